@@ -1,0 +1,14 @@
+//! layercam: where an image classifier looks, at every stage of the network.
+//!
+//! The modules follow the data:
+//! [`model`] (load the ONNX file, its sidecar, preprocess the image) →
+//! [`grad`] (differentiate the ONNX graph) → [`runtime`] (run forward and backward with tract) →
+//! [`cam`] (the CAM maths on the CPU, the reference for every other backend).
+
+pub mod cam;
+pub mod error;
+pub mod grad;
+pub mod model;
+pub mod runtime;
+
+pub use error::{Error, Result};

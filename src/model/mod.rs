@@ -1,0 +1,5 @@
+//! The classifier and what it expects: the ONNX file, its sidecar, labels and preprocessing.
+
+pub mod labels;
+pub mod preprocess;
+pub mod sidecar;
