@@ -1,0 +1,260 @@
+//! Reverse-mode automatic differentiation over ONNX graphs.
+//!
+//! tract only runs forward graphs, so we write the backward pass as more ONNX nodes that tract
+//! can run: ConvTranspose for Conv, masks for Relu/Clip, scatter for MaxPool, and so on — one
+//! rule per op family, in the files of this module. The result is two graphs:
+//! - **forward**: the classifier with extra outputs (logits, each target activation A, and the
+//!   forward tensors the backward rules read);
+//! - **backward**: inputs `seed` `[K, classes]` and those saved tensors; outputs
+//!   ∂(seed_k · logits)/∂A for every target, shape `[K, C, H, W]` (see [`builder`] for the
+//!   convention). A one-hot seed row selects the class whose logit is explained.
+//!
+//! Splitting the two lets a class switch re-run only the backward.
+
+mod activation;
+pub mod builder;
+mod conv;
+mod elementwise;
+mod linear;
+mod pool;
+mod shape;
+
+use std::collections::{HashMap, HashSet};
+
+use tract_onnx::pb;
+
+use crate::model::classifier::Classifier;
+use crate::{Error, Result};
+use builder::Builder;
+
+/// Name of the backward graph's seed input.
+pub const SEED: &str = "seed";
+
+/// Opset of the backward graph: every node it holds is written by us, for this opset.
+const BACKWARD_OPSET: i64 = 17;
+
+/// Name of the backward output holding the gradient of `target`.
+pub fn gradient_name(target: &str) -> String {
+    format!("layercam.grad.{target}")
+}
+
+/// The forward and backward graphs for a classifier and a set of target tensors.
+#[derive(Clone, Debug)]
+pub struct Differentiated {
+    /// Outputs: logits, the targets, then `saved`.
+    pub forward: pb::ModelProto,
+    /// Inputs: `seed`, then `saved`. Outputs: one gradient per target, in order.
+    pub backward: pb::ModelProto,
+    pub targets: Vec<String>,
+    /// Forward tensors handed from the forward run to the backward run.
+    pub saved: Vec<String>,
+}
+
+/// What a backward rule sees of one node.
+pub(crate) struct Step<'a> {
+    pub node: &'a pb::NodeProto,
+    /// Gradient of each output (None where the output does not reach the logits).
+    pub grads: Vec<Option<String>>,
+    /// Which inputs need a gradient (those that depend on a target).
+    pub wanted: Vec<bool>,
+}
+
+impl Step<'_> {
+    /// The gradient of the first output: every op family we differentiate has one real output.
+    pub fn output_grad(&self) -> Result<&str> {
+        self.grads[0].as_deref().ok_or_else(|| self.unsupported("only its first output can be differentiated"))
+    }
+
+    pub fn input(&self, index: usize) -> Option<&str> {
+        self.node.input.get(index).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    pub fn output(&self) -> &str {
+        &self.node.output[0]
+    }
+
+    pub fn unsupported(&self, reason: impl Into<String>) -> Error {
+        Error::UnsupportedCase { op: self.node.op_type.clone(), node: self.node.name.clone(), reason: reason.into() }
+    }
+
+    /// Rules that cannot differentiate through their weights say so when a weight depends on a target.
+    pub fn require_constant(&self, indices: std::ops::RangeFrom<usize>, what: &str) -> Result<()> {
+        if self.wanted.iter().skip(indices.start).any(|&w| w) {
+            return Err(self.unsupported(format!("its {what} depends on the image")));
+        }
+        Ok(())
+    }
+}
+
+/// Gradients of a node's inputs (None where not wanted), given its output gradients.
+pub(crate) type Rule = fn(&mut Builder, &Step) -> Result<Vec<Option<String>>>;
+
+fn rule_for(op_type: &str) -> Option<Rule> {
+    Some(match op_type {
+        "Conv" => conv::conv,
+        "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" => activation::activation,
+        "Add" | "Sub" | "Mul" | "Div" => elementwise::arithmetic,
+        "Gemm" => linear::gemm,
+        "MatMul" => linear::matmul,
+        "BatchNormalization" => linear::batch_norm,
+        "GlobalAveragePool" => pool::global_average,
+        "ReduceMean" | "ReduceSum" => pool::reduce,
+        "MaxPool" => pool::max_pool,
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => {
+            shape::shape
+        }
+        _ => return None,
+    })
+}
+
+/// Builds the forward and backward graphs. `targets` must be tensors that depend on the image.
+pub fn differentiate(model: &Classifier, targets: &[String]) -> Result<Differentiated> {
+    for target in targets {
+        if !model.tensor(target).is_some_and(|t| t.variable) {
+            return Err(Error::Input(format!("`{target}` is not a tensor computed from the image")));
+        }
+    }
+    let mut b = Builder::new(model);
+    let totals = backpropagate(&mut b, targets)?;
+    for target in targets {
+        let total = totals.get(target).ok_or_else(|| {
+            Error::Input(format!("layer `{target}` does not influence the logits `{}`", model.logits))
+        })?;
+        b.named("Identity", &[total], &gradient_name(target));
+    }
+    Ok(assemble(b, targets))
+}
+
+/// Walks the nodes in reverse order, applying each rule. Returns the total gradient of each target.
+fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, String>> {
+    let model = b.model;
+    let on_path = depends_on_targets(model, targets);
+    let mut contributions: HashMap<String, Vec<String>> = HashMap::from([(model.logits.clone(), vec![SEED.into()])]);
+    let mut totals = HashMap::new();
+    let mut take_total = |b: &mut Builder, contributions: &mut HashMap<String, Vec<String>>, tensor: &str| {
+        let total = contributions.remove(tensor).map(|parts| b.sum(&parts));
+        if let Some(total) = &total
+            && targets.iter().any(|t| t == tensor)
+        {
+            totals.insert(tensor.to_string(), total.clone());
+        }
+        total
+    };
+    for node in model.graph().node.iter().rev() {
+        let grads: Vec<Option<String>> =
+            node.output.iter().map(|o| take_total(b, &mut contributions, o)).collect();
+        let wanted: Vec<bool> = node.input.iter().map(|i| on_path.contains(i.as_str())).collect();
+        if grads.iter().all(Option::is_none) || !wanted.contains(&true) {
+            continue;
+        }
+        let step = Step { node, grads, wanted };
+        check_batch_axis(b, &step)?;
+        let rule = rule_for(&node.op_type)
+            .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node.name.clone() })?;
+        for (input, grad) in node.input.iter().zip(rule(b, &step)?) {
+            if let Some(grad) = grad {
+                contributions.entry(input.clone()).or_default().push(grad);
+            }
+        }
+    }
+    // A target with no producer node (the image input itself) collects its total here.
+    for target in targets {
+        take_total(b, &mut contributions, target);
+    }
+    Ok(totals)
+}
+
+/// Tensors that depend on a target (targets included): only these need gradients.
+fn depends_on_targets<'m>(model: &'m Classifier, targets: &'m [String]) -> HashSet<&'m str> {
+    let mut reached: HashSet<&str> = targets.iter().map(String::as_str).collect();
+    for node in &model.graph().node {
+        let shape_query = matches!(node.op_type.as_str(), "Shape" | "Size");
+        if !shape_query && node.input.iter().any(|i| reached.contains(i.as_str())) {
+            reached.extend(node.output.iter().map(String::as_str));
+        }
+    }
+    reached
+}
+
+/// The gradient convention puts the seed axis where the batch axis is; the forward batch must be 1.
+fn check_batch_axis(b: &Builder, step: &Step) -> Result<()> {
+    for (input, _) in step.node.input.iter().zip(&step.wanted).filter(|(_, w)| **w) {
+        let shape = b.shape(input)?;
+        if shape.first() != Some(&1) {
+            return Err(step.unsupported(format!(
+                "input `{input}` has shape {shape:?}; gradients need a leading batch axis of 1"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Splits the work into the forward model (extra outputs) and the backward model.
+fn assemble(b: Builder, targets: &[String]) -> Differentiated {
+    let model = b.model;
+    let graph = model.graph();
+    let (copied, saved): (Vec<String>, Vec<String>) =
+        b.forward_refs.into_iter().partition(|name| model.initializer(name).is_some());
+
+    let mut forward = model.proto.clone();
+    let forward_graph = forward.graph.as_mut().expect("checked when parsed");
+    let outputs = std::iter::once(&model.logits).chain(targets).chain(&saved);
+    forward_graph.output = outputs.map(|name| value_info(name, None)).collect();
+
+    let mut initializer = b.constants;
+    initializer.extend(copied.iter().filter_map(|name| model.initializer(name)).cloned());
+    let seed = value_info(SEED, Some((pb::tensor_proto::DataType::Float, vec![None, Some(model.classes)])));
+    let input = std::iter::once(seed)
+        .chain(saved.iter().map(|name| {
+            let info = model.tensor(name).expect("saved tensors have inferred shapes");
+            value_info(name, Some((data_type(info.datum), info.shape.iter().map(|&d| Some(d)).collect())))
+        }))
+        .collect();
+    let output = targets.iter().map(|t| value_info(&gradient_name(t), None)).collect();
+    let backward = pb::ModelProto {
+        ir_version: model.proto.ir_version.max(8),
+        opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: BACKWARD_OPSET }],
+        graph: Some(pb::GraphProto {
+            name: format!("{} backward", graph.name),
+            node: b.nodes,
+            initializer,
+            input,
+            output,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Differentiated { forward, backward, targets: targets.to_vec(), saved }
+}
+
+fn data_type(datum: tract_onnx::prelude::DatumType) -> pb::tensor_proto::DataType {
+    use pb::tensor_proto::DataType;
+    use tract_onnx::prelude::DatumType as D;
+    match datum {
+        D::I64 => DataType::Int64,
+        D::I32 => DataType::Int32,
+        D::Bool => DataType::Bool,
+        _ => DataType::Float,
+    }
+}
+
+/// A graph input/output declaration; `None` dimensions are left symbolic.
+fn value_info(name: &str, tensor: Option<(pb::tensor_proto::DataType, Vec<Option<usize>>)>) -> pb::ValueInfoProto {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let r#type = tensor.map(|(elem_type, dims)| pb::TypeProto {
+        value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+            elem_type: elem_type as i32,
+            shape: Some(pb::TensorShapeProto {
+                dim: dims
+                    .into_iter()
+                    .map(|d| Dimension {
+                        value: Some(d.map_or(Value::DimParam("K".into()), |d| Value::DimValue(d as i64))),
+                        ..Default::default()
+                    })
+                    .collect(),
+            }),
+        })),
+        ..Default::default()
+    });
+    pb::ValueInfoProto { name: name.to_string(), r#type, ..Default::default() }
+}

@@ -1,0 +1,152 @@
+//! Runs the differentiated graphs with tract: the forward once per image, the backward once per
+//! set of classes (K classes in one run, from a seed batch), reusing the forward's tensors.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix4};
+use tract_onnx::prelude::*;
+
+use crate::grad::{self, Differentiated};
+use crate::model::classifier::Classifier;
+use crate::{Error, Result};
+
+type Plan = Arc<TypedSimplePlan>;
+
+/// One target layer: the tensor name and its activation shape `[C, H, W]`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Layer {
+    pub name: String,
+    pub shape: [usize; 3],
+}
+
+/// A classifier prepared to explain a fixed set of layers: parsed, differentiated, planned.
+pub struct Explainer {
+    pub input_shape: [usize; 4],
+    pub classes: usize,
+    pub layers: Vec<Layer>,
+    forward: Plan,
+    backward: tract_onnx::pb::ModelProto,
+    /// One backward plan per seed batch size: tract plans for concrete shapes run fastest.
+    backward_plans: Mutex<HashMap<usize, Plan>>,
+}
+
+/// What one forward run gives: logits, each layer's activation, and the tensors the backward reads.
+#[derive(Clone, Debug)]
+pub struct Forward {
+    pub logits: Vec<f32>,
+    /// One `[C, H, W]` activation per layer.
+    pub activations: Vec<Array3<f32>>,
+    saved: Vec<TValue>,
+}
+
+impl Explainer {
+    /// Differentiates `model` for `layers` (tensor names) and optimises both plans.
+    pub fn new(model: &Classifier, layers: &[String]) -> Result<Self> {
+        let layers = layers
+            .iter()
+            .map(|name| layer(model, name))
+            .collect::<Result<Vec<_>>>()?;
+        let names: Vec<String> = layers.iter().map(|l| l.name.clone()).collect();
+        let Differentiated { forward, backward, .. } = grad::differentiate(model, &names)?;
+        let input_fact = f32::fact(model.input_shape).into();
+        let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
+        Ok(Explainer {
+            input_shape: model.input_shape,
+            classes: model.classes,
+            layers,
+            forward,
+            backward,
+            backward_plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs the classifier on a preprocessed `[1, C, H, W]` input.
+    pub fn forward(&self, input: ArrayView4<f32>) -> Result<Forward> {
+        if input.shape() != self.input_shape {
+            return Err(Error::Input(format!(
+                "the input has shape {:?}; the model takes {:?}",
+                input.shape(),
+                self.input_shape
+            )));
+        }
+        if input.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Input("the input contains NaN or infinite values".into()));
+        }
+        let input = Tensor::from(input.to_owned()).into_tvalue();
+        let mut outputs = self.forward.run(tvec![input]).map_err(Error::runtime)?.into_iter();
+        let logits = outputs.next().expect("logits are the first output");
+        let logits = logits.to_plain_array_view::<f32>().map_err(Error::runtime)?.iter().copied().collect();
+        let activations = (&mut outputs)
+            .take(self.layers.len())
+            .map(|t| Ok(to_array4(&t)?.index_axis_move(Axis(0), 0)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Forward { logits, activations, saved: outputs.collect() })
+    }
+
+    /// Gradients of the given classes' logits for every layer: one `[K, C, H, W]` per layer.
+    pub fn backward(&self, forward: &Forward, classes: &[usize]) -> Result<Vec<Array4<f32>>> {
+        let mut seed = Array2::zeros((classes.len(), self.classes));
+        for (row, &class) in classes.iter().enumerate() {
+            if class >= self.classes {
+                return Err(Error::Input(format!("class {class} does not exist; the model has {}", self.classes)));
+            }
+            seed[(row, class)] = 1.0;
+        }
+        self.backward_seeded(forward, seed.view())
+    }
+
+    /// Gradients of `seed_k · logits` for each seed row k (a one-hot row selects one class).
+    pub fn backward_seeded(&self, forward: &Forward, seed: ArrayView2<f32>) -> Result<Vec<Array4<f32>>> {
+        if seed.ncols() != self.classes || seed.nrows() == 0 {
+            return Err(Error::Input(format!("the seed must be [K ≥ 1, {}], not {:?}", self.classes, seed.shape())));
+        }
+        let plan = self.backward_plan(seed.nrows())?;
+        let inputs: TVec<TValue> = std::iter::once(Tensor::from(seed.to_owned()).into_tvalue())
+            .chain(forward.saved.iter().cloned())
+            .collect();
+        let outputs = plan.run(inputs).map_err(Error::runtime)?;
+        outputs.iter().map(to_array4).collect()
+    }
+
+    fn backward_plan(&self, seeds: usize) -> Result<Plan> {
+        let mut plans = self.backward_plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plan) = plans.get(&seeds) {
+            return Ok(plan.clone());
+        }
+        let seed_fact = f32::fact([seeds, self.classes]).into();
+        let built = plan(&self.backward, |m| m.with_input_fact(0, seed_fact))?;
+        plans.insert(seeds, built.clone());
+        Ok(built)
+    }
+}
+
+/// Checks a layer name and reads its shape.
+fn layer(model: &Classifier, name: &str) -> Result<Layer> {
+    match model.tensor(name).map(|t| (t.variable, t.shape.as_slice())) {
+        Some((true, &[1, c, h, w])) => Ok(Layer { name: name.to_string(), shape: [c, h, w] }),
+        Some((true, shape)) => Err(Error::Input(format!(
+            "layer `{name}` has shape {shape:?}; a layer to explain has shape [1, C, H, W]"
+        ))),
+        _ => Err(Error::UnknownLayer { name: name.to_string(), valid: crate::model::layers::candidate_names(model) }),
+    }
+}
+
+/// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.
+fn plan(
+    proto: &tract_onnx::pb::ModelProto,
+    with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>,
+) -> Result<Plan> {
+    let model = onnx().model_for_proto_model(proto).map_err(Error::runtime)?;
+    with_facts(model)
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(Error::runtime)
+}
+
+fn to_array4(t: &TValue) -> Result<Array4<f32>> {
+    let view = t.to_plain_array_view::<f32>().map_err(Error::runtime)?;
+    view.into_dimensionality::<Ix4>()
+        .map(|v| v.to_owned())
+        .map_err(|e| Error::Runtime(format!("expected a 4-D tensor: {e}")))
+}

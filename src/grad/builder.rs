@@ -1,0 +1,206 @@
+//! A small builder that appends backward nodes and constants to a new ONNX graph.
+//!
+//! Gradient convention: the forward pass runs with batch 1; the gradient of a tensor of shape
+//! `[1, d1, …]` has shape `[K, d1, …]`, one row per seed row (one class each). Every rule keeps
+//! that convention, so K classes cost one backward run.
+
+use std::collections::BTreeSet;
+
+use tract_onnx::pb;
+use tract_onnx::pb::attribute_proto::AttributeType;
+use tract_onnx::pb::tensor_proto::DataType;
+
+use crate::model::classifier::{Classifier, TensorInfo};
+use crate::{Error, Result};
+
+/// Prefix of every tensor and node the backward pass creates; keeps them apart from forward names.
+const PREFIX: &str = "layercam.bwd";
+
+pub struct Builder<'m> {
+    pub model: &'m Classifier,
+    pub nodes: Vec<pb::NodeProto>,
+    pub constants: Vec<pb::TensorProto>,
+    /// Forward tensors the backward nodes read (saved from the forward run, or copied initialisers).
+    pub forward_refs: BTreeSet<String>,
+    counter: usize,
+}
+
+impl<'m> Builder<'m> {
+    pub fn new(model: &'m Classifier) -> Self {
+        Builder { model, nodes: vec![], constants: vec![], forward_refs: BTreeSet::new(), counter: 0 }
+    }
+
+    fn fresh(&mut self, what: &str) -> String {
+        self.counter += 1;
+        format!("{PREFIX}.{}.{what}", self.counter)
+    }
+
+    /// Appends a node with one output and returns the output's name.
+    pub fn op(&mut self, op_type: &str, inputs: &[&str], attributes: Vec<pb::AttributeProto>) -> String {
+        self.op_n(op_type, inputs, attributes, 1).remove(0)
+    }
+
+    /// Appends a node with `outputs` outputs.
+    pub fn op_n(
+        &mut self,
+        op_type: &str,
+        inputs: &[&str],
+        attribute: Vec<pb::AttributeProto>,
+        outputs: usize,
+    ) -> Vec<String> {
+        let name = self.fresh(op_type);
+        let output: Vec<String> = (0..outputs).map(|i| format!("{name}:{i}")).collect();
+        self.nodes.push(pb::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: output.clone(),
+            name,
+            op_type: op_type.to_string(),
+            attribute,
+            ..Default::default()
+        });
+        output
+    }
+
+    /// A node writing to a chosen output name (the graph outputs).
+    pub fn named(&mut self, op_type: &str, inputs: &[&str], output: &str) {
+        let name = self.fresh(op_type);
+        self.nodes.push(pb::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![output.to_string()],
+            name,
+            op_type: op_type.to_string(),
+            ..Default::default()
+        });
+    }
+
+    /// Refers to a forward tensor (activation, weight, constant) from the backward graph.
+    pub fn forward(&mut self, name: &str) -> String {
+        self.forward_refs.insert(name.to_string());
+        name.to_string()
+    }
+
+    pub fn const_f32(&mut self, values: &[f32], dims: &[usize]) -> String {
+        let name = self.fresh("const");
+        self.constants.push(pb::TensorProto {
+            name: name.clone(),
+            dims: dims.iter().map(|&d| d as i64).collect(),
+            data_type: DataType::Float as i32,
+            float_data: values.to_vec(),
+            ..Default::default()
+        });
+        name
+    }
+
+    pub fn const_i64(&mut self, values: &[i64]) -> String {
+        let name = self.fresh("const");
+        self.constants.push(pb::TensorProto {
+            name: name.clone(),
+            dims: vec![values.len() as i64],
+            data_type: DataType::Int64 as i32,
+            int64_data: values.to_vec(),
+            ..Default::default()
+        });
+        name
+    }
+
+    pub fn scalar(&mut self, value: f32) -> String {
+        self.const_f32(&[value], &[])
+    }
+
+    /// The forward shape of a tensor; every tensor on the differentiated path has one.
+    pub fn shape(&self, tensor: &str) -> Result<Vec<usize>> {
+        self.info(tensor).map(|t| t.shape.clone())
+    }
+
+    pub fn info(&self, tensor: &str) -> Result<&TensorInfo> {
+        self.model.tensor(tensor).ok_or_else(|| {
+            Error::Runtime(format!("the shape of tensor `{tensor}` could not be inferred"))
+        })
+    }
+
+    /// Whether a node input depends on the image (so carries a gradient when on the path).
+    pub fn is_variable(&self, tensor: &str) -> bool {
+        self.model.tensor(tensor).is_some_and(|t| t.variable)
+    }
+
+    /// Reshape to the forward shape of `like`, keeping the seed axis: `[-1, d1, …]`.
+    pub fn reshape_like(&mut self, grad: &str, like: &[usize]) -> String {
+        let target: Vec<i64> = std::iter::once(-1).chain(like[1..].iter().map(|&d| d as i64)).collect();
+        let target = self.const_i64(&target);
+        self.op("Reshape", &[grad, &target], vec![])
+    }
+
+    /// Sums the gradient over the axes where the operand was broadcast, back to its shape.
+    pub fn unbroadcast(&mut self, grad: &str, operand: &[usize], output: &[usize]) -> Option<String> {
+        if operand.len() != output.len() {
+            return None; // a lower-rank operand would lose the seed axis; see the rules' errors
+        }
+        let axes: Vec<i64> = (1..output.len())
+            .filter(|&i| operand[i] == 1 && output[i] != 1)
+            .map(|i| i as i64)
+            .collect();
+        if axes.is_empty() {
+            return Some(grad.to_string());
+        }
+        let axes = self.const_i64(&axes);
+        Some(self.op("ReduceSum", &[grad, &axes], vec![int("keepdims", 1)]))
+    }
+
+    /// Sum of gradient contributions from several consumers.
+    pub fn sum(&mut self, parts: &[String]) -> String {
+        let mut parts = parts.iter();
+        let first = parts.next().expect("a gradient has at least one contribution").clone();
+        parts.fold(first, |acc, p| self.op("Add", &[&acc, p], vec![]))
+    }
+}
+
+pub fn int(name: &str, value: i64) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::Int as i32, i: value, ..Default::default() }
+}
+
+pub fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::Ints as i32, ints: values.to_vec(), ..Default::default() }
+}
+
+pub fn string(name: &str, value: &str) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::String as i32,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
+/// Reading attributes of a forward node.
+pub trait Attributes {
+    fn attr(&self, name: &str) -> Option<&pb::AttributeProto>;
+    fn attr_int(&self, name: &str) -> Option<i64> {
+        self.attr(name).map(|a| a.i)
+    }
+    fn attr_ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.attr(name).map(|a| a.ints.clone())
+    }
+    fn attr_float(&self, name: &str) -> Option<f32> {
+        self.attr(name).map(|a| a.f)
+    }
+    fn attr_string(&self, name: &str) -> Option<String> {
+        self.attr(name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
+    }
+}
+
+impl Attributes for pb::NodeProto {
+    fn attr(&self, name: &str) -> Option<&pb::AttributeProto> {
+        self.attribute.iter().find(|a| a.name == name)
+    }
+}
+
+pub fn float(name: &str, value: f32) -> pb::AttributeProto {
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::Float as i32, f: value, ..Default::default() }
+}
+
+impl Builder<'_> {
+    /// Integer values of a constant tensor, e.g. reduction axes.
+    pub fn constant_ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.model.constant_i64(name)
+    }
+}

@@ -1,0 +1,81 @@
+//! Conv: the gradient with respect to the input is the transposed convolution with the same
+//! weights, strides, dilations, groups and padding. `output_padding` restores the input size
+//! that the forward's floor division lost.
+
+use super::builder::{Attributes, Builder, int, ints};
+use super::Step;
+use crate::Result;
+
+
+pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    step.require_constant(1.., "weight or bias")?;
+    let node = step.node;
+    let (x, w) = (&node.input[0], &node.input[1]);
+    let (xs, ys, ws) = (b.shape(x)?, b.shape(step.output())?, b.shape(w)?);
+    let spatial = xs.len() - 2;
+    let ones = vec![1; spatial];
+    let strides = node.attr_ints("strides").unwrap_or_else(|| ones.clone());
+    let dilations = node.attr_ints("dilations").unwrap_or(ones);
+    let kernel: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
+    let extent = |i: usize| (kernel[i] - 1) * dilations[i] + 1;
+    let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &extent)?;
+
+    let mut output_padding = vec![];
+    for i in 0..spatial {
+        let reached = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - begin[i] - end[i];
+        let missing = xs[2 + i] as i64 - reached;
+        if missing < 0 || missing >= strides[i].max(dilations[i]) {
+            return Err(step.unsupported(format!("cannot invert its output size on axis {}", 2 + i)));
+        }
+        output_padding.push(missing);
+    }
+    let attributes = vec![
+        int("group", node.attr_int("group").unwrap_or(1)),
+        ints("strides", &strides),
+        ints("dilations", &dilations),
+        ints("kernel_shape", &kernel),
+        ints("pads", &[begin, end].concat()),
+        ints("output_padding", &output_padding),
+    ];
+    let w = b.forward(w);
+    let dx = b.op("ConvTranspose", &[step.output_grad()?, &w], attributes);
+    Ok(with_first(dx, node.input.len()))
+}
+
+/// Gradient for the first input only (the rest are weights).
+pub(super) fn with_first(grad: String, inputs: usize) -> Vec<Option<String>> {
+    std::iter::once(Some(grad)).chain(std::iter::repeat_n(None, inputs - 1)).collect()
+}
+
+/// Padding at the start and end of each spatial axis, resolving `auto_pad` from the shapes.
+/// Shared with MaxPool's attributes, which follow the same rules.
+pub(super) fn explicit_pads(
+    step: &Step,
+    xs: &[usize],
+    ys: &[usize],
+    strides: &[i64],
+    extent: &dyn Fn(usize) -> i64,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    let spatial = xs.len() - 2;
+    let auto_pad = step.node.attr_string("auto_pad").unwrap_or_default();
+    match auto_pad.as_str() {
+        "" | "NOTSET" => {
+            let pads = step.node.attr_ints("pads").unwrap_or_else(|| vec![0; 2 * spatial]);
+            Ok((pads[..spatial].to_vec(), pads[spatial..].to_vec()))
+        }
+        "VALID" => Ok((vec![0; spatial], vec![0; spatial])),
+        "SAME_UPPER" | "SAME_LOWER" => {
+            let (mut begin, mut end) = (vec![], vec![]);
+            for i in 0..spatial {
+                let needed = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - xs[2 + i] as i64;
+                let total = needed.max(0);
+                let small = total / 2;
+                let (b, e) = if auto_pad == "SAME_UPPER" { (small, total - small) } else { (total - small, small) };
+                begin.push(b);
+                end.push(e);
+            }
+            Ok((begin, end))
+        }
+        other => Err(step.unsupported(format!("unknown auto_pad `{other}`"))),
+    }
+}

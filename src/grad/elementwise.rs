@@ -1,0 +1,50 @@
+//! Broadcasting arithmetic: Add, Sub, Mul, Div. Each operand that needs a gradient gets the
+//! output gradient times its partial derivative, summed back over the axes it was broadcast on.
+
+use super::Step;
+use super::builder::Builder;
+use crate::Result;
+
+pub(super) fn arithmetic(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    let g = step.output_grad()?.to_string();
+    let output = b.shape(step.output())?;
+    let mut grads = vec![];
+    for (index, &wanted) in step.wanted.iter().enumerate() {
+        if !wanted {
+            grads.push(None);
+            continue;
+        }
+        let term = partial(b, step, &g, index);
+        let operand = b.shape(&step.node.input[index])?;
+        let grad = b.unbroadcast(&term, &operand, &output).ok_or_else(|| {
+            step.unsupported(format!("operand {index} of shape {operand:?} is broadcast to a higher rank"))
+        })?;
+        grads.push(Some(grad));
+    }
+    Ok(grads)
+}
+
+/// g · ∂y/∂(operand `index`), still at the output's shape.
+fn partial(b: &mut Builder, step: &Step, g: &str, index: usize) -> String {
+    let other = |b: &mut Builder| b.forward(&step.node.input[1 - index]);
+    match (step.node.op_type.as_str(), index) {
+        ("Add", _) | ("Sub", 0) => g.to_string(),
+        ("Sub", _) => b.op("Neg", &[g], vec![]),
+        ("Mul", _) => {
+            let other = other(b);
+            b.op("Mul", &[g, &other], vec![])
+        }
+        ("Div", 0) => {
+            let divisor = other(b);
+            b.op("Div", &[g, &divisor], vec![])
+        }
+        ("Div", _) => {
+            // ∂(a/d)/∂d = −(a/d)/d = −y/d
+            let (y, divisor) = (b.forward(step.output()), other(b));
+            let ratio = b.op("Div", &[&y, &divisor], vec![]);
+            let term = b.op("Mul", &[g, &ratio], vec![]);
+            b.op("Neg", &[&term], vec![])
+        }
+        (other, _) => unreachable!("arithmetic rule registered for {other}"),
+    }
+}

@@ -1,0 +1,245 @@
+//! The ONNX classifier as a graph we can read and extend: its image input, its logits, and the
+//! static shape of every tensor (the backward rules need them).
+
+use std::collections::{HashMap, HashSet};
+
+use tract_onnx::pb;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_hir::infer::{Factoid, InferenceModelExt};
+
+use crate::{Error, Result};
+
+/// Image size used when the model leaves height and width open.
+pub const DEFAULT_IMAGE_SIDE: usize = 224;
+
+/// What we know about one tensor of the forward graph.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorInfo {
+    pub shape: Vec<usize>,
+    pub datum: DatumType,
+    /// Op type of the node that produces it (`"input"` for the image input).
+    pub op: String,
+    /// Depends on the image (as opposed to weights and shape arithmetic).
+    pub variable: bool,
+}
+
+/// An ONNX image classifier, parsed once and analysed for shapes.
+#[derive(Clone, Debug)]
+pub struct Classifier {
+    pub proto: pb::ModelProto,
+    /// Name of the image input, shape `[1, C, H, W]`.
+    pub input: String,
+    pub input_shape: [usize; 4],
+    /// The raw class logits `[1, classes]` (the input of a final Softmax, if there is one).
+    pub logits: String,
+    pub classes: usize,
+    /// Every tensor of the graph whose shape tract could infer: node outputs, the image input,
+    /// initialisers.
+    pub tensors: HashMap<String, TensorInfo>,
+}
+
+impl Classifier {
+    /// Parses ONNX bytes. Height and width left open by the model become [`DEFAULT_IMAGE_SIDE`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let proto = parse_proto(bytes)?;
+        let graph = proto.graph.as_ref().ok_or_else(|| Error::NotOnnx("it has no graph".into()))?;
+        check_topological(graph)?;
+        let (input, input_shape) = image_input(graph)?;
+        let mut tensors = infer_tensors(&proto, &input, input_shape)?;
+        mark_variables(graph, &input, &mut tensors);
+        let logits = logits_tensor(graph)?;
+        let classes = match tensors.get(&logits).map(|t| t.shape.as_slice()) {
+            Some([1, classes]) => *classes,
+            other => {
+                return Err(Error::NotClassifier(format!(
+                    "its output `{logits}` has shape {other:?}; a classifier gives [1, classes]"
+                )));
+            }
+        };
+        Ok(Classifier { proto, input, input_shape, logits, classes, tensors })
+    }
+
+    pub fn graph(&self) -> &pb::GraphProto {
+        self.proto.graph.as_ref().expect("checked when parsed")
+    }
+
+    pub fn tensor(&self, name: &str) -> Option<&TensorInfo> {
+        self.tensors.get(name)
+    }
+
+    /// The ONNX node that produces `tensor`.
+    pub fn producer(&self, tensor: &str) -> Option<&pb::NodeProto> {
+        self.graph().node.iter().find(|n| n.output.iter().any(|o| o == tensor))
+    }
+
+    /// Initialiser by name (weights, biases, constant shapes).
+    pub fn initializer(&self, name: &str) -> Option<&pb::TensorProto> {
+        self.graph().initializer.iter().find(|t| t.name == name)
+    }
+
+    /// A constant tensor: an initialiser or the value of a Constant node.
+    fn constant(&self, name: &str) -> Option<&pb::TensorProto> {
+        self.initializer(name).or_else(|| {
+            let node = self.producer(name).filter(|n| n.op_type == "Constant")?;
+            node.attribute.iter().find(|a| a.name == "value")?.t.as_ref()
+        })
+    }
+
+    /// Values of an int64 constant (reduction axes, shapes).
+    pub fn constant_i64(&self, name: &str) -> Option<Vec<i64>> {
+        let tensor = self.constant(name).filter(|t| t.data_type == pb::tensor_proto::DataType::Int64 as i32)?;
+        if !tensor.int64_data.is_empty() {
+            return Some(tensor.int64_data.clone());
+        }
+        Some(tensor.raw_data.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+    }
+
+    /// Values of a float32 constant (Clip bounds).
+    pub fn constant_f32(&self, name: &str) -> Option<Vec<f32>> {
+        let tensor = self.constant(name).filter(|t| t.data_type == pb::tensor_proto::DataType::Float as i32)?;
+        if !tensor.float_data.is_empty() {
+            return Some(tensor.float_data.clone());
+        }
+        Some(tensor.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes"))).collect())
+    }
+
+    /// Nodes that read `tensor`.
+    pub fn consumers<'a>(&'a self, tensor: &'a str) -> impl Iterator<Item = &'a pb::NodeProto> + 'a {
+        self.graph().node.iter().filter(move |n| n.input.iter().any(|i| i == tensor))
+    }
+}
+
+fn parse_proto(bytes: &[u8]) -> Result<pb::ModelProto> {
+    if bytes.is_empty() {
+        return Err(Error::NotOnnx("the file is empty".into()));
+    }
+    let proto = onnx()
+        .proto_model_for_read(&mut &*bytes)
+        .map_err(|e| Error::NotOnnx(format!("it is not an ONNX protobuf ({e})")))?;
+    // Protobuf decodes many non-ONNX byte strings without complaint; a model has an opset and nodes.
+    let has_nodes = proto.graph.as_ref().is_some_and(|g| !g.node.is_empty());
+    if proto.opset_import.is_empty() || !has_nodes {
+        return Err(Error::NotOnnx("it has no operator set or no graph nodes".into()));
+    }
+    Ok(proto)
+}
+
+/// ONNX requires nodes in topological order; the backward pass relies on it.
+fn check_topological(graph: &pb::GraphProto) -> Result<()> {
+    let mut known: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    known.extend(graph.initializer.iter().map(|t| t.name.as_str()));
+    for node in &graph.node {
+        if let Some(missing) = node.input.iter().find(|i| !i.is_empty() && !known.contains(i.as_str())) {
+            return Err(Error::NotOnnx(format!(
+                "node `{}` uses `{missing}` before it is produced (nodes are not in topological order)",
+                node.name
+            )));
+        }
+        known.extend(node.output.iter().map(String::as_str));
+    }
+    Ok(())
+}
+
+/// The one graph input that is not an initialiser and is 4-D: the image.
+fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
+    let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<&pb::ValueInfoProto> =
+        graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
+    let [input] = inputs.as_slice() else {
+        let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+        return Err(Error::NotClassifier(format!("it has {} inputs {names:?}; expected one image", names.len())));
+    };
+    let dims = declared_dims(input);
+    let [_, channels, height, width] = dims.as_slice() else {
+        return Err(Error::NotClassifier(format!(
+            "its input `{}` has {} dimensions; an image input has 4 (N, C, H, W)",
+            input.name,
+            dims.len()
+        )));
+    };
+    let channels = channels.ok_or_else(|| {
+        Error::NotClassifier(format!("its input `{}` leaves the number of channels open", input.name))
+    })?;
+    let side = |d: &Option<usize>| d.unwrap_or(DEFAULT_IMAGE_SIDE);
+    Ok((input.name.clone(), [1, channels, side(height), side(width)]))
+}
+
+/// Declared dimensions of a graph input; `None` where symbolic or unknown.
+fn declared_dims(info: &pb::ValueInfoProto) -> Vec<Option<usize>> {
+    use pb::tensor_shape_proto::dimension::Value;
+    let Some(pb::type_proto::Value::TensorType(tensor)) = info.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return vec![];
+    };
+    let Some(shape) = tensor.shape.as_ref() else { return vec![] };
+    shape
+        .dim
+        .iter()
+        .map(|d| match d.value {
+            Some(Value::DimValue(v)) if v > 0 => Some(v as usize),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The graph's first output, or the input of the Softmax / LogSoftmax that produces it: we explain
+/// raw logits, as the paper does.
+fn logits_tensor(graph: &pb::GraphProto) -> Result<String> {
+    let output = graph.output.first().ok_or_else(|| Error::NotClassifier("it has no output".into()))?;
+    let producer = graph.node.iter().find(|n| n.output.first() == Some(&output.name));
+    Ok(match producer {
+        Some(node) if matches!(node.op_type.as_str(), "Softmax" | "LogSoftmax") => node.input[0].clone(),
+        _ => output.name.clone(),
+    })
+}
+
+/// Runs tract's shape inference with the image input fixed, and reads back every tensor's fact.
+fn infer_tensors(proto: &pb::ModelProto, input: &str, shape: [usize; 4]) -> Result<HashMap<String, TensorInfo>> {
+    let parsed = onnx().parse(proto, None).map_err(|e| Error::NotOnnx(format!("{e:?}")))?;
+    let mut model = parsed.model;
+    let input_outlet = parsed.outlets_by_name[input];
+    model
+        .set_outlet_fact(input_outlet, f32::fact(shape).into())
+        .map_err(|e| Error::NotClassifier(format!("its input `{input}` is not float32 ({e})")))?;
+    // Obstinate: a node tract cannot type (say, past the logits) must not hide the other shapes.
+    let _ = model.analyse(true);
+    let producers = producer_ops(proto);
+    let mut tensors = HashMap::new();
+    for (name, outlet) in &parsed.outlets_by_name {
+        let op = match producers.get(name.as_str()) {
+            Some(op) => op.to_string(),
+            None if name == input => "input".to_string(),
+            None => "initializer".to_string(),
+        };
+        let fact = model.outlet_fact(*outlet).map_err(Error::runtime)?;
+        let (Some(datum), Ok(Some(shape))) = (fact.datum_type.concretize(), fact.shape.as_concrete_finite()) else {
+            continue; // `Builder::info` reports it if a rule ever needs this shape
+        };
+        tensors.insert(name.clone(), TensorInfo { shape: shape.to_vec(), datum, op, variable: false });
+    }
+    Ok(tensors)
+}
+
+fn producer_ops(proto: &pb::ModelProto) -> HashMap<&str, &str> {
+    let graph = proto.graph.as_ref().expect("checked when parsed");
+    graph
+        .node
+        .iter()
+        .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n.op_type.as_str())))
+        .collect()
+}
+
+/// Marks the tensors that depend on the image. Shape queries do not: given a fixed input size their
+/// value is a constant, and shape sub-graphs are never differentiated.
+fn mark_variables(graph: &pb::GraphProto, input: &str, tensors: &mut HashMap<String, TensorInfo>) {
+    let mut variable: HashSet<&str> = HashSet::from([input]);
+    for node in &graph.node {
+        let shape_query = matches!(node.op_type.as_str(), "Shape" | "Size");
+        if !shape_query && node.input.iter().any(|i| variable.contains(i.as_str())) {
+            variable.extend(node.output.iter().map(String::as_str));
+        }
+    }
+    for (name, info) in tensors.iter_mut() {
+        info.variable = variable.contains(name.as_str());
+    }
+}
