@@ -44,8 +44,8 @@ impl Error {
         Error::Io { path: path.to_string(), reason: err.to_string() }
     }
 
-    /// tract reports a chain of contexts; the whole chain is what tells the user what failed.
-    pub(crate) fn runtime(err: impl std::fmt::Debug) -> Self {
-        Error::Runtime(format!("{err:?}"))
+    /// tract reports a chain of contexts; the whole chain (`{:#}`) is what tells the user what failed.
+    pub(crate) fn runtime(err: impl std::fmt::Display) -> Self {
+        Error::Runtime(format!("{err:#}"))
     }
 }

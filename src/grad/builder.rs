@@ -199,6 +199,21 @@ pub fn float(name: &str, value: f32) -> pb::AttributeProto {
 }
 
 impl Builder<'_> {
+    /// `value = 0.0f32` for ConstantOfShape (whose default element type is not float32 in every runtime).
+    pub fn float_zero_attribute(&self) -> pb::AttributeProto {
+        pb::AttributeProto {
+            name: "value".into(),
+            r#type: AttributeType::Tensor as i32,
+            t: Some(pb::TensorProto {
+                dims: vec![1],
+                data_type: DataType::Float as i32,
+                float_data: vec![0.0],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
     /// Integer values of a constant tensor, e.g. reduction axes.
     pub fn constant_ints(&self, name: &str) -> Option<Vec<i64>> {
         self.model.constant_i64(name)

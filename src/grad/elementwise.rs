@@ -40,7 +40,7 @@ fn partial(b: &mut Builder, step: &Step, g: &str, index: usize) -> String {
         }
         ("Div", _) => {
             // ∂(a/d)/∂d = −(a/d)/d = −y/d
-            let (y, divisor) = (b.forward(step.output()), other(b));
+            let (y, divisor) = (b.forward(step.output()), b.forward(&step.node.input[1]));
             let ratio = b.op("Div", &[&y, &divisor], vec![]);
             let term = b.op("Mul", &[g, &ratio], vec![]);
             b.op("Neg", &[&term], vec![])

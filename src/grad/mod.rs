@@ -178,15 +178,24 @@ fn depends_on_targets<'m>(model: &'m Classifier, targets: &'m [String]) -> HashS
 
 /// The gradient convention puts the seed axis where the batch axis is; the forward batch must be 1.
 fn check_batch_axis(b: &Builder, step: &Step) -> Result<()> {
-    for (input, _) in step.node.input.iter().zip(&step.wanted).filter(|(_, w)| **w) {
+    let wanted = step.node.input.iter().enumerate().filter(|(i, _)| step.wanted[*i]);
+    for (index, input) in wanted {
         let shape = b.shape(input)?;
-        if shape.first() != Some(&1) {
+        let axis = batch_axis(step, index);
+        if shape.get(axis) != Some(&1) {
             return Err(step.unsupported(format!(
-                "input `{input}` has shape {shape:?}; gradients need a leading batch axis of 1"
+                "input `{input}` has shape {shape:?}; gradients need a batch axis of size 1 at axis {axis}"
             )));
         }
     }
     Ok(())
+}
+
+/// Axis 0, except for Gemm's transposed A (`[features, batch]`).
+fn batch_axis(step: &Step, input: usize) -> usize {
+    use builder::Attributes;
+    let transposed_a = step.node.op_type == "Gemm" && step.node.attr_int("transA") == Some(1);
+    usize::from(transposed_a && input == 0)
 }
 
 /// Splits the work into the forward model (extra outputs) and the backward model.

@@ -79,7 +79,8 @@ pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String
     let seeds = b.op("Slice", &[&g_shape, &zero, &one], vec![]);
     let width = b.const_i64(&[inputs as i64]);
     let zeros_shape = b.op("Concat", &[&seeds, &width], vec![int("axis", 0)]);
-    let zeros = b.op("ConstantOfShape", &[&zeros_shape], vec![]);
+    let zero = b.float_zero_attribute();
+    let zeros = b.op("ConstantOfShape", &[&zeros_shape], vec![zero]);
     let scattered =
         b.op("ScatterElements", &[&zeros, &indices, &g], vec![int("axis", 1), string("reduction", "add")]);
     let dx = b.reshape_like(&scattered, &xs);

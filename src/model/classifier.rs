@@ -41,7 +41,11 @@ pub struct Classifier {
 impl Classifier {
     /// Parses ONNX bytes. Height and width left open by the model become [`DEFAULT_IMAGE_SIDE`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let proto = parse_proto(bytes)?;
+        Self::from_proto(parse_proto(bytes)?)
+    }
+
+    /// Analyses an already parsed model (what `from_bytes` does after decoding).
+    pub fn from_proto(proto: pb::ModelProto) -> Result<Self> {
         let graph = proto.graph.as_ref().ok_or_else(|| Error::NotOnnx("it has no graph".into()))?;
         check_topological(graph)?;
         let (input, input_shape) = image_input(graph)?;
@@ -195,7 +199,7 @@ fn logits_tensor(graph: &pb::GraphProto) -> Result<String> {
 
 /// Runs tract's shape inference with the image input fixed, and reads back every tensor's fact.
 fn infer_tensors(proto: &pb::ModelProto, input: &str, shape: [usize; 4]) -> Result<HashMap<String, TensorInfo>> {
-    let parsed = onnx().parse(proto, None).map_err(|e| Error::NotOnnx(format!("{e:?}")))?;
+    let parsed = onnx().parse(proto, None).map_err(|e| Error::NotOnnx(format!("{e:#}")))?;
     let mut model = parsed.model;
     let input_outlet = parsed.outlets_by_name[input];
     model

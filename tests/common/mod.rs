@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: fixture paths and the default model.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod net;
+
 use std::path::PathBuf;
 
 use layercam::model::classifier::Classifier;

@@ -1,0 +1,51 @@
+//! Add / Sub / Mul / Div backward against finite differences, with broadcasting both ways and a
+//! tensor used twice (gradients of several consumers add up).
+
+mod common;
+
+use common::net::*;
+
+const TOLERANCE: f32 = 2e-3;
+
+fn case(build: impl FnOnce(&mut Net) -> String) -> f32 {
+    let mut net = Net::new(&[1, 3, 2, 2]);
+    let y = build(&mut net);
+    let logits = net.logits_from(&y);
+    let x = input_avoiding(&[1, 3, 2, 2], &[0.0], 0.3, 1.0); // away from 0: Div by x
+    let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+    println!("worst relative error {worst:.2e}");
+    worst
+}
+
+#[test]
+fn add_and_sub_by_constants_with_broadcasting() {
+    assert!(case(|n| { let c = n.weight(&[3, 1, 1]); n.node("Add", &["x", &c], vec![]) }) < TOLERANCE);
+    assert!(case(|n| { let c = n.weight(&[1, 2]); n.node("Sub", &[&c, "x"], vec![]) }) < TOLERANCE);
+}
+
+#[test]
+fn mul_and_div_by_constants() {
+    assert!(case(|n| { let c = n.weight(&[3, 1, 1]); n.node("Mul", &["x", &c], vec![]) }) < TOLERANCE);
+    assert!(case(|n| { let c = n.constant(vec![2.0, -4.0, 0.5], &[3, 1, 1]); n.node("Div", &["x", &c], vec![]) }) < TOLERANCE);
+}
+
+#[test]
+fn products_and_quotients_of_two_activations() {
+    // x·x, x/(x²+1) and a residual x + relu-free branch: the same tensor reaches the output twice.
+    assert!(case(|n| n.node("Mul", &["x", "x"], vec![])) < TOLERANCE);
+    assert!(case(|n| {
+        let square = n.node("Mul", &["x", "x"], vec![]);
+        let one = n.constant(vec![1.0], &[]);
+        let denominator = n.node("Add", &[&square, &one], vec![]);
+        n.node("Div", &["x", &denominator], vec![])
+    }) < TOLERANCE);
+}
+
+#[test]
+fn an_activation_broadcast_over_space() {
+    // Squeeze-and-excitation: x · mean(x) per channel; the [1,C,1,1] operand's gradient is summed over H, W.
+    assert!(case(|n| {
+        let pooled = n.node("GlobalAveragePool", &["x"], vec![]);
+        n.node("Mul", &["x", &pooled], vec![])
+    }) < TOLERANCE);
+}

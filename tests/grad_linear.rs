@@ -1,0 +1,67 @@
+//! Gemm, MatMul and BatchNormalization backward against finite differences.
+
+mod common;
+
+use common::net::*;
+
+const TOLERANCE: f32 = 2e-3;
+
+fn check(net: Net, logits: &str, shape: &[usize]) -> f32 {
+    let x = input_avoiding(shape, &[], 0.0, 1.0);
+    let worst = check_against_finite_differences(&net.build(logits), &x, 1e-2);
+    println!("worst relative error {worst:.2e}");
+    worst
+}
+
+#[test]
+fn gemm_with_each_transposition_of_b() {
+    for trans_b in [0, 1] {
+        let mut net = Net::new(&[1, 4, 1, 1]);
+        let flat = net.node("Flatten", &["x"], vec![]);
+        let w = net.weight(if trans_b == 1 { &[3, 4] } else { &[4, 3] });
+        let c = net.weight(&[3]);
+        let y = net.node("Gemm", &[&flat, &w, &c], vec![int("transB", trans_b), float("alpha", 0.7), float("beta", 2.0)]);
+        assert!(check(net, &y, &[1, 4, 1, 1]) < TOLERANCE, "transB={trans_b}");
+    }
+}
+
+#[test]
+fn gemm_with_transposed_a() {
+    // A = xᵀ [4, 1]: the batch is on A's second axis, and comes back through the Transpose rule.
+    let mut net = Net::new(&[1, 4, 1, 1]);
+    let flat = net.node("Flatten", &["x"], vec![]);
+    let a = net.node("Transpose", &[&flat], vec![ints("perm", &[1, 0])]);
+    let w = net.weight(&[4, 3]);
+    let y = net.node("Gemm", &[&a, &w], vec![int("transA", 1)]);
+    assert!(check(net, &y, &[1, 4, 1, 1]) < TOLERANCE);
+}
+
+#[test]
+fn matmul_on_rank_2_and_rank_3() {
+    let mut net = Net::new(&[1, 4, 1, 1]);
+    let flat = net.node("Flatten", &["x"], vec![]);
+    let w = net.weight(&[4, 3]);
+    let y = net.node("MatMul", &[&flat, &w], vec![]);
+    assert!(check(net, &y, &[1, 4, 1, 1]) < TOLERANCE);
+
+    // Tokens: [1, 3, 4] @ [4, 2].
+    let mut net = Net::new(&[1, 3, 2, 2]);
+    let shape = net.int_constant(&[1, 3, 4]);
+    let tokens = net.node("Reshape", &["x", &shape], vec![]);
+    let w = net.weight(&[4, 2]);
+    let y = net.node("MatMul", &[&tokens, &w], vec![]);
+    let logits = net.logits_from(&y);
+    assert!(check(net, &logits, &[1, 3, 2, 2]) < TOLERANCE);
+}
+
+#[test]
+fn batch_normalization_in_inference_mode() {
+    let mut net = Net::new(&[1, 3, 2, 2]);
+    let scale = net.weight(&[3]);
+    let bias = net.weight(&[3]);
+    let mean = net.weight(&[3]);
+    let variance = net.constant(vec![0.5, 2.0, 1.0], &[3]);
+    let y = net.node("BatchNormalization", &["x", &scale, &bias, &mean, &variance], vec![float("epsilon", 1e-3)]);
+    let logits = net.logits_from(&y);
+    assert!(check(net, &logits, &[1, 3, 2, 2]) < TOLERANCE);
+}
