@@ -67,50 +67,43 @@ fn library_output(raw_maps: &[Array2<f32>]) -> Array2<f32> {
     library_normalise((sum / raw_maps.len() as f32).view())
 }
 
+/// The largest `error(image, layer)` over both images and all five layers; each must be within 1e-3.
+fn worst_over_fixtures(method: Method, error: impl Fn(&str, &str) -> f32) -> f32 {
+    let mut worst = 0.0f32;
+    for image in IMAGES {
+        for layer in LAYERS {
+            let error = error(image, layer);
+            assert!(error <= 1e-3, "{image} {layer} {method}: error {error:e}");
+            worst = worst.max(error);
+        }
+    }
+    worst
+}
+
 #[test]
 fn raw_maps_match_pytorch_grad_cam() {
     for (method, library_name) in METHODS {
-        let mut worst_relative = 0.0f32;
-        for image in IMAGES {
-            for layer in LAYERS {
-                let expected: Array2<f32> = fixture(&format!("{image}_{library_name}_{layer}_raw"));
-                let ours = our_raw_map(method, image, layer);
-                let scale = max(expected.view());
-                assert!(
-                    scale > 0.0,
-                    "{image} {layer} {library_name}: the reference map is all zero"
-                );
-                let relative = max_abs_diff(ours.view(), expected.view()) / scale;
-                assert!(
-                    relative <= 1e-3,
-                    "{image} {layer} {method}: max error {relative:e} × the map's max"
-                );
-                worst_relative = worst_relative.max(relative);
-            }
-        }
-        println!(
-            "{method:>10}: raw maps, worst max|ours − library| / max(library) = {worst_relative:.2e}"
-        );
+        let worst = worst_over_fixtures(method, |image, layer| {
+            let expected: Array2<f32> = fixture(&format!("{image}_{library_name}_{layer}_raw"));
+            let scale = max(expected.view());
+            assert!(
+                scale > 0.0,
+                "{image} {layer} {library_name}: the reference map is all zero"
+            );
+            max_abs_diff(our_raw_map(method, image, layer).view(), expected.view()) / scale
+        });
+        println!("{method:>10}: raw maps, worst max|ours − library| / max(library) = {worst:.2e}");
     }
 }
 
 #[test]
 fn single_layer_outputs_match_pytorch_grad_cam() {
     for (method, library_name) in METHODS {
-        let mut worst = 0.0f32;
-        for image in IMAGES {
-            for layer in LAYERS {
-                let expected: Array2<f32> =
-                    fixture(&format!("{image}_{library_name}_{layer}_lib224"));
-                let ours = library_output(&[our_raw_map(method, image, layer)]);
-                let error = max_abs_diff(ours.view(), expected.view());
-                assert!(
-                    error <= 1e-3,
-                    "{image} {layer} {method}: 224×224 output off by {error:e}"
-                );
-                worst = worst.max(error);
-            }
-        }
+        let worst = worst_over_fixtures(method, |image, layer| {
+            let expected: Array2<f32> = fixture(&format!("{image}_{library_name}_{layer}_lib224"));
+            let ours = library_output(&[our_raw_map(method, image, layer)]);
+            max_abs_diff(ours.view(), expected.view())
+        });
         println!(
             "{method:>10}: 224×224 single-layer outputs, worst max|ours − library| = {worst:.2e}"
         );

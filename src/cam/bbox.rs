@@ -3,6 +3,8 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use super::max_value;
+
 /// The paper's threshold: 15 % of the map's maximum.
 pub const DEFAULT_BOX_THRESHOLD: f32 = 0.15;
 
@@ -11,7 +13,7 @@ pub const DEFAULT_BOX_THRESHOLD: f32 = 0.15;
 /// Of equally large regions, the first met in a row-major scan wins.
 /// `None` when the map has no positive value, or no pixel reaches the threshold.
 pub fn largest_box(map: ArrayView2<f32>, fraction: f32) -> Option<[usize; 4]> {
-    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max_value(map);
     if max <= 0.0 {
         return None;
     }

@@ -3,10 +3,12 @@
 
 use ndarray::{Array2, ArrayView2, Zip};
 
+use super::max_value;
+
 /// M / max M, in [0, 1] for a non-negative map. A map with no positive value has nothing to show
 /// and stays all zero (instead of dividing by zero or flipping its sign).
 pub fn normalize_max(map: ArrayView2<f32>) -> Array2<f32> {
-    let max = map.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = max_value(map);
     if max > 0.0 {
         map.mapv(|m| m / max)
     } else {

@@ -134,6 +134,11 @@ fn relu_weighted_sum(
     map
 }
 
+/// The largest value of a map, NaN ignored; −∞ for an empty map.
+fn max_value(map: ArrayView2<f32>) -> f32 {
+    map.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
 /// Σ of one [H, W] plane, added up in f32 in the order numpy uses for a contiguous float32 array
 /// (pairwise, 8 running sums below 128 values), so per-channel weights come out bit-equal to
 /// pytorch-grad-cam's. This matters for Grad-CAM++: where Σ A_k < 0 its denominator
