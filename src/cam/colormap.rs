@@ -1,0 +1,175 @@
+//! Showing a map: colour it, blend it over the photo, outline its box.
+
+use image::{Rgb, RgbImage};
+use ndarray::ArrayView2;
+use serde::{Deserialize, Serialize};
+
+use super::parse_name;
+
+/// How a value in [0, 1] becomes a colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum Colormap {
+    /// OpenCV's COLORMAP_JET (MATLAB's jet): dark blue → cyan → yellow → dark red.
+    Jet,
+    /// Google's Turbo: like jet, but perceptually smoother.
+    Turbo,
+    /// Black → white.
+    Gray,
+}
+
+impl Colormap {
+    pub const ALL: [Colormap; 3] = [Colormap::Jet, Colormap::Turbo, Colormap::Gray];
+
+    /// The name used on the command line, in JSON and in the page.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Colormap::Jet => "jet",
+            Colormap::Turbo => "turbo",
+            Colormap::Gray => "gray",
+        }
+    }
+
+    /// The colour of `v`, clamped to [0, 1]; NaN shows as 0.
+    pub fn rgb(self, v: f32) -> [u8; 3] {
+        // NaN would survive `clamp` and end up as an arbitrary colour.
+        let v = if v.is_nan() {
+            0.0
+        } else {
+            f64::from(v.clamp(0.0, 1.0))
+        };
+        let channels = match self {
+            Colormap::Jet => jet(v),
+            Colormap::Turbo => turbo(v),
+            Colormap::Gray => [v; 3],
+        };
+        channels.map(|c| (c.clamp(0.0, 1.0) * 255.0).round() as u8)
+    }
+}
+
+impl std::str::FromStr for Colormap {
+    type Err = crate::Error;
+
+    fn from_str(s: &str) -> crate::Result<Self> {
+        parse_name(s, &Colormap::ALL, Colormap::name, "colormap")
+    }
+}
+
+impl std::fmt::Display for Colormap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+// serde goes through `name` and `FromStr`, so the names live in one place only.
+impl From<Colormap> for &'static str {
+    fn from(colormap: Colormap) -> Self {
+        colormap.name()
+    }
+}
+
+impl TryFrom<String> for Colormap {
+    type Error = crate::Error;
+
+    fn try_from(s: String) -> crate::Result<Self> {
+        s.parse()
+    }
+}
+
+/// MATLAB's jet, which OpenCV's COLORMAP_JET tabulates: each channel a trapezoid of height 1 and
+/// slopes ±4, centred at 3/4 (red), 1/2 (green) and 1/4 (blue); both ends at half intensity.
+fn jet(v: f64) -> [f64; 3] {
+    let trapezoid = |centre: f64| (1.5 - (4.0 * v - centre).abs()).clamp(0.0, 1.0);
+    [trapezoid(3.0), trapezoid(2.0), trapezoid(1.0)]
+}
+
+/// Turbo by Anton Mikhailov's published degree-5 polynomial fit of the 256-entry table.
+fn turbo(v: f64) -> [f64; 3] {
+    const RED: [f64; 6] = [
+        0.13572138,
+        4.61539260,
+        -42.66032258,
+        132.13108234,
+        -152.94239396,
+        59.28637943,
+    ];
+    const GREEN: [f64; 6] = [
+        0.09140261,
+        2.19418839,
+        4.84296658,
+        -14.18503333,
+        4.27729857,
+        2.82956604,
+    ];
+    const BLUE: [f64; 6] = [
+        0.10667330,
+        12.64194608,
+        -60.58204836,
+        110.36276771,
+        -89.90310912,
+        27.34824973,
+    ];
+    // Horner's rule; coefficients go from the constant term up.
+    let polynomial =
+        |coefficients: [f64; 6]| coefficients.iter().rev().fold(0.0, |acc, &c| acc * v + c);
+    [polynomial(RED), polynomial(GREEN), polynomial(BLUE)]
+}
+
+/// The map coloured and blended over `image`: (1 − opacity) · pixel + opacity · colour, rounded.
+/// `map` holds values in [0, 1] (e.g. from `normalize_max`); `opacity` is clamped to [0, 1].
+///
+/// # Panics
+/// If `map` is not the image's height × width: the caller upsamples it to the image first.
+pub fn overlay(
+    image: &RgbImage,
+    map: ArrayView2<f32>,
+    colormap: Colormap,
+    opacity: f32,
+) -> RgbImage {
+    let (width, height) = image.dimensions();
+    assert_eq!(
+        map.dim(),
+        (height as usize, width as usize),
+        "overlay: the map must have the image's height × width"
+    );
+    let opacity = opacity.clamp(0.0, 1.0);
+    RgbImage::from_fn(width, height, |x, y| {
+        let pixel = image.get_pixel(x, y).0;
+        let colour = colormap.rgb(map[[y as usize, x as usize]]);
+        Rgb(std::array::from_fn(|c| {
+            ((1.0 - opacity) * f32::from(pixel[c]) + opacity * f32::from(colour[c])).round() as u8
+        }))
+    })
+}
+
+/// Outlines `[x0, y0, x1, y1]` (x1, y1 exclusive, as `largest_box` returns it) with a 2-pixel
+/// line inside the box, clipped to the image.
+pub fn draw_box(image: &mut RgbImage, [x0, y0, x1, y1]: [usize; 4], colour: Rgb<u8>) {
+    const LINE: usize = 2;
+    let top = y0..(y0 + LINE).min(y1);
+    let bottom = y1.saturating_sub(LINE).max(y0)..y1;
+    let left = x0..(x0 + LINE).min(x1);
+    let right = x1.saturating_sub(LINE).max(x0)..x1;
+    for (xs, ys) in [
+        (x0..x1, top),
+        (x0..x1, bottom),
+        (left, y0..y1),
+        (right, y0..y1),
+    ] {
+        fill(image, xs, ys, colour);
+    }
+}
+
+fn fill(
+    image: &mut RgbImage,
+    xs: std::ops::Range<usize>,
+    ys: std::ops::Range<usize>,
+    colour: Rgb<u8>,
+) {
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    for y in ys.start..ys.end.min(height) {
+        for x in xs.start..xs.end.min(width) {
+            image.put_pixel(x as u32, y as u32, colour);
+        }
+    }
+}

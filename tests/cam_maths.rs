@@ -1,0 +1,402 @@
+//! The CAM maths on small hand-made cases whose answers are worked out by hand.
+
+use image::{Rgb, RgbImage};
+use layercam::cam::{self, Colormap, DEFAULT_BOX_THRESHOLD, Method};
+use ndarray::{Array2, Array3, array};
+
+fn assert_close(actual: &Array2<f32>, expected: &Array2<f32>, tolerance: f32) {
+    assert_eq!(actual.shape(), expected.shape());
+    for ((index, &a), &e) in actual.indexed_iter().zip(expected) {
+        assert!(
+            (a - e).abs() <= tolerance,
+            "at {index:?}: {a} != {e}\nactual:\n{actual}\nexpected:\n{expected}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- methods
+
+/// Two channels over a 1×2 map where the gradients have both signs.
+fn mixed_sign_case() -> (Array3<f32>, Array3<f32>) {
+    let activation = array![[[1.0, 1.0]], [[2.0, 2.0]]];
+    let gradient = array![[[1.0, -1.0]], [[-0.5, 1.0]]];
+    (activation, gradient)
+}
+
+#[test]
+fn layercam_drops_negative_gradients_and_layercam_normal_keeps_them() {
+    let (a, g) = mixed_sign_case();
+    // LayerCAM: left 1·1 + 2·0 = 1, right 1·0 + 2·1 = 2.
+    assert_eq!(cam::layercam(a.view(), g.view()), array![[1.0, 2.0]]);
+    // Normal: left 1·1 + 2·(−0.5) = 0, right 1·(−1) + 2·1 = 1.
+    assert_eq!(cam::layercam_normal(a.view(), g.view()), array![[0.0, 1.0]]);
+}
+
+#[test]
+fn maps_are_relu_of_the_weighted_sum() {
+    // One channel whose gradient is negative everywhere: every method's sum is negative → zero map.
+    let a = array![[[1.0, 2.0], [3.0, 4.0]]];
+    let g = array![[[-1.0, -1.0], [-1.0, -1.0]]];
+    for method in Method::ALL {
+        assert_eq!(
+            cam::raw_map(method, a.view(), g.view()),
+            Array2::<f32>::zeros((2, 2)),
+            "{method}"
+        );
+    }
+}
+
+#[test]
+fn gradcam_weights_each_channel_by_its_mean_gradient() {
+    let (a, g) = mixed_sign_case();
+    // w_0 = mean(1, −1) = 0, w_1 = mean(−0.5, 1) = 0.25 → M = 0.25 · [2, 2].
+    assert_eq!(cam::gradcam(a.view(), g.view()), array![[0.5, 0.5]]);
+}
+
+#[test]
+fn gradcam_pp_follows_the_library_formula() {
+    // One channel, A = [1, 3] (Σ A = 4), g = [1, 0]: α = 1 / (2 + 4 + 1e-6) at the first location,
+    // 0 at the second; w = relu(1) · α; M = w · A.
+    let a = array![[[1.0, 3.0]]];
+    let g = array![[[1.0, 0.0]]];
+    let w = 1.0 / (6.0 + 1e-6);
+    assert_close(
+        &cam::gradcam_pp(a.view(), g.view()),
+        &array![[w, 3.0 * w]],
+        1e-7,
+    );
+}
+
+#[test]
+fn gradcam_pp_gives_zero_not_nan_for_zero_gradients() {
+    // α would be 0/0-like if g = 0 were not special-cased; with an infinite Σ A it would be ∞·0 = NaN.
+    let a = array![[[f32::MAX, f32::MAX]], [[1.0, 2.0]]];
+    let g = Array3::<f32>::zeros((2, 1, 2));
+    let map = cam::gradcam_pp(a.view(), g.view());
+    assert_eq!(map, array![[0.0, 0.0]]);
+}
+
+#[test]
+fn raw_map_dispatches_to_each_method() {
+    let (a, g) = mixed_sign_case();
+    assert_eq!(
+        cam::raw_map(Method::LayerCam, a.view(), g.view()),
+        cam::layercam(a.view(), g.view())
+    );
+    assert_eq!(
+        cam::raw_map(Method::LayerCamNormal, a.view(), g.view()),
+        cam::layercam_normal(a.view(), g.view())
+    );
+    assert_eq!(
+        cam::raw_map(Method::GradCam, a.view(), g.view()),
+        cam::gradcam(a.view(), g.view())
+    );
+    assert_eq!(
+        cam::raw_map(Method::GradCamPlusPlus, a.view(), g.view()),
+        cam::gradcam_pp(a.view(), g.view())
+    );
+}
+
+#[test]
+#[should_panic(expected = "the same [C, H, W] shape")]
+fn mismatched_activation_and_gradient_are_refused() {
+    let a = Array3::<f32>::zeros((2, 3, 3));
+    let g = Array3::<f32>::zeros((2, 3, 4));
+    cam::layercam(a.view(), g.view());
+}
+
+#[test]
+fn channel_sums_add_up_in_numpys_pairwise_order() {
+    // A gradient plane of one 1.0 and 300 × 1e-8: a running f32 sum never moves off 1.0, numpy's
+    // pairwise sum adds the small values among themselves first. numpy 2.4:
+    // np.mean(a) = np.float32(0.003322269) for a = [1, 1e-8, …] (float32).
+    let mut g = Array3::<f32>::from_elem((1, 1, 301), 1e-8);
+    g[[0, 0, 0]] = 1.0;
+    let a = Array3::<f32>::ones((1, 1, 301));
+    assert_eq!(cam::gradcam(a.view(), g.view())[[0, 0]], 0.003_322_269);
+}
+
+#[test]
+fn method_names_round_trip_through_fromstr_display_and_serde() {
+    let names: Vec<&str> = Method::ALL.iter().map(Method::name).collect();
+    assert_eq!(
+        names,
+        ["layercam", "layercam-normal", "gradcam", "gradcam++"]
+    );
+    for method in Method::ALL {
+        assert_eq!(method.to_string().parse::<Method>().unwrap(), method);
+        let json = serde_json::to_string(&method).unwrap();
+        assert_eq!(json, format!("\"{}\"", method.name()));
+        assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), method);
+    }
+    let error = "scorecam".parse::<Method>().unwrap_err().to_string();
+    assert!(
+        error.contains("scorecam")
+            && error.contains("layercam, layercam-normal, gradcam, gradcam++"),
+        "{error}"
+    );
+    assert!(serde_json::from_str::<Method>("\"LayerCam\"").is_err());
+}
+
+// ---------------------------------------------------------------- fusion
+
+#[test]
+fn normalize_max_scales_to_one_and_keeps_a_zero_map_zero() {
+    assert_eq!(
+        cam::normalize_max(array![[0.0, 2.0], [1.0, 4.0]].view()),
+        array![[0.0, 0.5], [0.25, 1.0]]
+    );
+    assert_eq!(
+        cam::normalize_max(Array2::zeros((2, 3)).view()),
+        Array2::<f32>::zeros((2, 3))
+    );
+}
+
+#[test]
+fn scale_tanh_peaks_at_tanh_gamma() {
+    let map = array![[0.0, 1.0], [2.0, 4.0]];
+    let scaled = cam::scale_tanh(map.view(), 2.0);
+    let expected = array![[0.0, 0.5f32.tanh()], [1.0f32.tanh(), 2.0f32.tanh()]];
+    assert_close(&scaled, &expected, 1e-7);
+    assert_eq!(
+        scaled.iter().copied().fold(f32::MIN, f32::max),
+        2.0f32.tanh()
+    );
+}
+
+#[test]
+fn scale_tanh_of_a_map_without_positive_values_is_zero_not_nan() {
+    for map in [
+        Array2::<f32>::zeros((3, 3)),
+        Array2::from_elem((3, 3), -1.0),
+    ] {
+        let scaled = cam::scale_tanh(map.view(), 2.0);
+        assert!(scaled.iter().all(|&v| v == 0.0), "{scaled}");
+    }
+}
+
+#[test]
+fn upsampling_a_constant_map_gives_the_constant() {
+    for (h, w) in [(1, 1), (3, 5), (7, 7)] {
+        let up = cam::upsample_bilinear(Array2::from_elem((h, w), 2.5).view(), 13, 11);
+        assert_eq!(up, Array2::from_elem((13, 11), 2.5), "from {h}×{w}");
+    }
+}
+
+#[test]
+fn upsampling_2x2_to_4x4_uses_half_pixel_centres() {
+    // Output pixel d samples the source at (d + 0.5)/2 − 0.5 = −0.25, 0.25, 0.75, 1.25; the ends
+    // clamp to the edge pixels, the middle two mix them 3:1 and 1:3.
+    let map = array![[0.0, 1.0], [2.0, 3.0]];
+    let expected = array![
+        [0.0, 0.25, 0.75, 1.0],
+        [0.5, 0.75, 1.25, 1.5],
+        [1.5, 1.75, 2.25, 2.5],
+        [2.0, 2.25, 2.75, 3.0],
+    ];
+    assert_eq!(cam::upsample_bilinear(map.view(), 4, 4), expected);
+}
+
+#[test]
+fn upsampling_3_to_5_samples_at_half_pixel_centres() {
+    // Sources at (d + 0.5) · 3/5 − 0.5 = −0.2 (clamped to 0), 0.4, 1.0, 1.6, 2.2 (clamped to 2).
+    let up = cam::upsample_bilinear(array![[0.0, 1.0, 2.0]].view(), 1, 5);
+    assert_close(&up, &array![[0.0, 0.4, 1.0, 1.6, 2.0]], 1e-6);
+}
+
+#[test]
+fn upsampling_to_the_same_size_is_the_identity() {
+    let map = array![[0.1, 0.7, 0.3], [0.9, 0.2, 0.5]];
+    assert_eq!(cam::upsample_bilinear(map.view(), 2, 3), map);
+}
+
+#[test]
+fn fuse_max_keeps_the_strongest_response_per_pixel() {
+    let a = array![[0.1, 0.9], [0.5, 0.0]];
+    let b = array![[0.4, 0.2], [0.5, 0.3]];
+    let c = array![[0.0, 0.0], [0.7, 0.1]];
+    assert_eq!(
+        cam::fuse_max(&[a.view(), b.view(), c.view()]),
+        array![[0.4, 0.9], [0.7, 0.3]]
+    );
+    assert_eq!(cam::fuse_max(&[a.view()]), a);
+}
+
+#[test]
+#[should_panic(expected = "same shape")]
+fn fuse_max_refuses_maps_of_different_shapes() {
+    cam::fuse_max(&[Array2::zeros((2, 2)).view(), Array2::zeros((2, 3)).view()]);
+}
+
+// ---------------------------------------------------------------- boxes
+
+#[test]
+fn largest_box_picks_the_larger_blob_with_exclusive_ends() {
+    let map = array![
+        [1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        [1.0, 0.0, 0.0, 0.0, 0.5, 0.0],
+        [0.0, 0.0, 0.0, 0.5, 0.5, 0.5],
+        [0.0, 0.0, 0.0, 0.0, 0.5, 0.0],
+    ];
+    // Left blob 3 pixels, right blob 5 pixels (columns 3..6, rows 1..4).
+    assert_eq!(
+        cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD),
+        Some([3, 1, 6, 4])
+    );
+}
+
+#[test]
+fn largest_box_connects_diagonal_neighbours() {
+    let map = array![
+        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+        [0.0, 1.0, 0.0, 0.0, 1.0, 1.0],
+        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+    ];
+    // The diagonal is one 3-pixel region and beats the 2-pixel pair; with 4-connectivity it
+    // would be three single pixels and the pair would win.
+    assert_eq!(cam::largest_box(map.view(), 0.5), Some([0, 0, 3, 3]));
+}
+
+#[test]
+fn largest_box_includes_pixels_exactly_at_the_threshold() {
+    // Threshold 0.15 · 1.0: the pixel at 0.15 counts and joins the left pixel, the one just below does not.
+    let map = array![[1.0, 0.15, 0.1499, 0.0]];
+    assert_eq!(cam::largest_box(map.view(), 0.15), Some([0, 0, 2, 1]));
+}
+
+#[test]
+fn largest_box_breaks_ties_by_row_major_order() {
+    let map = array![
+        [0.0, 0.0, 0.0, 1.0],
+        [1.0, 0.0, 0.0, 1.0],
+        [1.0, 0.0, 0.0, 0.0]
+    ];
+    // Two 2-pixel regions; the right one starts first in a row-major scan.
+    assert_eq!(cam::largest_box(map.view(), 0.5), Some([3, 0, 4, 2]));
+}
+
+#[test]
+fn largest_box_of_a_map_without_positive_values_is_none() {
+    assert_eq!(
+        cam::largest_box(Array2::zeros((4, 4)).view(), DEFAULT_BOX_THRESHOLD),
+        None
+    );
+    assert_eq!(
+        cam::largest_box(
+            Array2::from_elem((4, 4), -1.0).view(),
+            DEFAULT_BOX_THRESHOLD
+        ),
+        None
+    );
+}
+
+#[test]
+fn largest_box_fills_a_large_region_without_recursion() {
+    // 1024² pixels in one region: a recursive fill would overflow the test thread's stack.
+    let map = Array2::<f32>::ones((1024, 1024));
+    assert_eq!(
+        cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD),
+        Some([0, 0, 1024, 1024])
+    );
+}
+
+// ---------------------------------------------------------------- colours
+
+#[test]
+fn jet_runs_from_dark_blue_to_dark_red() {
+    assert_eq!(Colormap::Jet.rgb(0.0), [0, 0, 128]);
+    assert_eq!(Colormap::Jet.rgb(0.5), [128, 255, 128]);
+    assert_eq!(Colormap::Jet.rgb(1.0), [128, 0, 0]);
+    // Cyan at 3/8, yellow at 5/8.
+    assert_eq!(Colormap::Jet.rgb(0.375), [0, 255, 255]);
+    assert_eq!(Colormap::Jet.rgb(0.625), [255, 255, 0]);
+}
+
+#[test]
+fn turbo_runs_from_dark_purple_through_green_to_dark_red() {
+    let [r0, g0, b0] = Colormap::Turbo.rgb(0.0);
+    assert!(r0 < 60 && g0 < 60 && b0 < 60, "{:?}", [r0, g0, b0]);
+    let [r, g, b] = Colormap::Turbo.rgb(0.5);
+    assert!(g > 200 && r < g && b < g, "{:?}", [r, g, b]);
+    let [r1, g1, b1] = Colormap::Turbo.rgb(1.0);
+    assert!(r1 > 100 && g1 < 20 && b1 < 20, "{:?}", [r1, g1, b1]);
+}
+
+#[test]
+fn gray_is_the_value_and_out_of_range_values_are_clamped() {
+    assert_eq!(Colormap::Gray.rgb(0.5), [128, 128, 128]);
+    assert_eq!(Colormap::Gray.rgb(0.0), [0, 0, 0]);
+    assert_eq!(Colormap::Gray.rgb(1.0), [255, 255, 255]);
+    for colormap in Colormap::ALL {
+        assert_eq!(colormap.rgb(-3.0), colormap.rgb(0.0), "{colormap}");
+        assert_eq!(colormap.rgb(7.0), colormap.rgb(1.0), "{colormap}");
+        assert_eq!(colormap.rgb(f32::NAN), colormap.rgb(0.0), "{colormap}");
+    }
+}
+
+#[test]
+fn colormap_names_round_trip_through_fromstr_display_and_serde() {
+    let names: Vec<&str> = Colormap::ALL.iter().map(Colormap::name).collect();
+    assert_eq!(names, ["jet", "turbo", "gray"]);
+    for colormap in Colormap::ALL {
+        assert_eq!(colormap.to_string().parse::<Colormap>().unwrap(), colormap);
+        let json = serde_json::to_string(&colormap).unwrap();
+        assert_eq!(serde_json::from_str::<Colormap>(&json).unwrap(), colormap);
+    }
+    let error = "viridis".parse::<Colormap>().unwrap_err().to_string();
+    assert!(error.contains("jet, turbo, gray"), "{error}");
+}
+
+fn photo() -> RgbImage {
+    RgbImage::from_fn(3, 2, |x, y| Rgb([(40 * x) as u8, (100 * y) as u8, 200]))
+}
+
+#[test]
+fn overlay_blends_the_colours_over_the_image_by_opacity() {
+    let image = photo();
+    let map = array![[0.0, 0.5, 1.0], [1.0, 0.5, 0.0]];
+    assert_eq!(cam::overlay(&image, map.view(), Colormap::Jet, 0.0), image);
+    let coloured = cam::overlay(&image, map.view(), Colormap::Jet, 1.0);
+    for (x, y, pixel) in coloured.enumerate_pixels() {
+        assert_eq!(pixel.0, Colormap::Jet.rgb(map[[y as usize, x as usize]]));
+    }
+    // Half-way: pixel (1, 0) = (40, 0, 200) and gray(0.5) = (128, 128, 128) → (84, 64, 164).
+    assert_eq!(
+        cam::overlay(&image, map.view(), Colormap::Gray, 0.5)
+            .get_pixel(1, 0)
+            .0,
+        [84, 64, 164]
+    );
+}
+
+#[test]
+#[should_panic(expected = "height × width")]
+fn overlay_refuses_a_map_of_another_size() {
+    cam::overlay(&photo(), Array2::zeros((3, 2)).view(), Colormap::Jet, 0.5);
+}
+
+#[test]
+fn draw_box_outlines_two_pixels_inside_the_box() {
+    let mut image = RgbImage::new(10, 10);
+    let red = Rgb([255, 0, 0]);
+    cam::draw_box(&mut image, [2, 3, 8, 9], red);
+    for (x, y, pixel) in image.enumerate_pixels() {
+        let inside = (2..8).contains(&x) && (3..9).contains(&y);
+        let interior = (4..6).contains(&x) && (5..7).contains(&y);
+        let on_outline = inside && !interior;
+        assert_eq!(*pixel == red, on_outline, "pixel ({x}, {y})");
+    }
+}
+
+#[test]
+fn draw_box_clips_to_the_image() {
+    let mut image = RgbImage::new(4, 4);
+    let red = Rgb([255, 0, 0]);
+    cam::draw_box(&mut image, [1, 1, 100, 100], red);
+    // Only the top lines (rows 1–2) and the left lines (columns 1–2) fall inside the image:
+    // all of x, y ∈ 1..4 except (3, 3).
+    for (x, y, pixel) in image.enumerate_pixels() {
+        let on_outline = x >= 1 && y >= 1 && (x, y) != (3, 3);
+        assert_eq!(*pixel == red, on_outline, "pixel ({x}, {y})");
+    }
+}
