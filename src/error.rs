@@ -40,7 +40,7 @@ pub enum Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
-    pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
+    pub fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Self {
         Error::Io { path: path.to_string(), reason: err.to_string() }
     }
 

@@ -7,8 +7,10 @@
 
 pub mod cam;
 pub mod error;
+pub mod explain;
 pub mod grad;
 pub mod model;
+pub mod report;
 pub mod runtime;
 
 pub use error::{Error, Result};

@@ -13,7 +13,7 @@ use std::ops::Range;
 use std::str::FromStr;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, Rgb, RgbImage};
-use ndarray::Array4;
+use ndarray::{Array4, ArrayView4};
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -324,6 +324,22 @@ fn normalise(seen: &RgbImage, recipe: Recipe) -> Array4<f32> {
             }
         },
     )
+}
+
+/// The picture behind an already preprocessed `[1, 3, H, W]` input: the inverse of the recipe's
+/// normalisation, rounded and clamped to pixels. Lets `--input-npy` runs draw overlays too.
+pub fn seen_from_input(input: ArrayView4<f32>, recipe: Recipe) -> RgbImage {
+    let (_, _, height, width) = input.dim();
+    RgbImage::from_fn(width as u32, height as u32, |x, y| {
+        Rgb(std::array::from_fn(|channel| {
+            let value = input[(0, channel, y as usize, x as usize)];
+            let pixel = match recipe {
+                Recipe::EfficientNetLite => value * 128.0 + 127.0,
+                Recipe::Torchvision => (value * IMAGENET_STD[channel] + IMAGENET_MEAN[channel]) * 255.0,
+            };
+            pixel.round().clamp(0.0, 255.0) as u8
+        }))
+    })
 }
 
 /// Pillow's resampling filters.

@@ -1,0 +1,114 @@
+//! `layercam bench`: the time of every stage on one image (median of several runs), and a folder
+//! run through the whole pipeline on every core. Run it on a release build.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use layercam::cam::Method;
+use layercam::explain::{self, Settings};
+use layercam::model::preprocess;
+use layercam::Result;
+use ndarray::Axis;
+use rayon::prelude::*;
+
+use crate::DEFAULT_MODEL;
+use crate::explain::{Job, Source, explain_files};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    model: PathBuf,
+    #[arg(long, default_value = "samples/chelsea.png")]
+    image: PathBuf,
+    /// Runs per stage; the median is reported
+    #[arg(long, default_value_t = 20)]
+    runs: usize,
+    /// Images in the folder run (the image repeated), processed in parallel on every core
+    #[arg(long, default_value_t = 40)]
+    folder_images: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let clock = Instant::now();
+    let job = Job::prepare(&args.model, None, &["auto".into()], Settings::default())?;
+    let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
+    let explainer = &job.explainer;
+    let layers: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
+    let bytes = std::fs::read(&args.image).map_err(|e| layercam::Error::io(args.image.display(), e))?;
+    let [_, _, height, width] = explainer.input_shape;
+
+    println!("model {} ({} layers: {}), image {}", job.model.name, layers.len(), layers.join(", "), args.image.display());
+    println!("threads {}, median of {} runs\n", rayon::current_num_threads(), args.runs);
+    println!("{:<48} {:>10}", "stage", "ms");
+    println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);
+
+    let decode = || {
+        let image = preprocess::decode_image(&bytes).expect("the bench image decodes");
+        preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)
+    };
+    let pre = decode();
+    let forward = explainer.forward(pre.input.view())?;
+    let five: Vec<usize> = explain::top_classes(&forward.logits, &job.model.labels, 5).iter().map(|p| p.class).collect();
+    let one = &five[..1];
+    let gradients = explainer.backward(&forward, one)?;
+    let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+    let all_methods = Settings { methods: Method::ALL.to_vec(), ..Settings::default() };
+    let size = (height, width);
+
+    let stages: Vec<(&str, Box<dyn Fn()>)> = vec![
+        ("decode + preprocess", Box::new(|| drop(decode()))),
+        ("forward", Box::new(|| drop(explainer.forward(pre.input.view())))),
+        ("backward, 1 class", Box::new(|| drop(explainer.backward(&forward, one)))),
+        ("forward + backward, 1 class", Box::new(|| {
+            let f = explainer.forward(pre.input.view()).expect("forward");
+            drop(explainer.backward(&f, one));
+        })),
+        ("forward + backward, 5 classes (one seed batch)", Box::new(|| {
+            let f = explainer.forward(pre.input.view()).expect("forward");
+            drop(explainer.backward(&f, &five));
+        })),
+        ("CAM maths, LayerCAM, all layers + fusion + box", Box::new(|| {
+            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), size));
+        })),
+        ("CAM maths, 4 methods, all layers + fusion + box", Box::new(|| {
+            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, size));
+        })),
+        ("total: preprocess + forward + backward + LayerCAM", Box::new(|| {
+            let p = decode();
+            let f = explainer.forward(p.input.view()).expect("forward");
+            let g = explainer.backward(&f, one).expect("backward");
+            let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+            drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), size));
+        })),
+    ];
+    for (name, stage) in &stages {
+        println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
+    }
+
+    let clock = Instant::now();
+    let files: usize = (0..args.folder_images)
+        .into_par_iter()
+        .map(|_| explain_files(&job, &Source::Image(args.image.clone())).map(|r| r.iter().map(|(_, f)| f.len()).sum::<usize>()))
+        .sum::<Result<usize>>()?;
+    let folder_ms = clock.elapsed().as_secs_f64() * 1e3;
+    println!(
+        "\nfolder run: {} images, every output file built in memory ({files} files), {:.0} ms = {:.1} ms per image",
+        args.folder_images,
+        folder_ms,
+        folder_ms / args.folder_images as f64
+    );
+    Ok(())
+}
+
+fn median_ms(runs: usize, stage: &dyn Fn()) -> f64 {
+    stage(); // warm-up: plans and caches
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let clock = Instant::now();
+            stage();
+            clock.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}

@@ -1,0 +1,265 @@
+//! `layercam explain`: images (or a tensor) in, maps, overlays and a summary.json out.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use layercam::cam::{Colormap, Method};
+use layercam::explain::{self, Settings, top_classes};
+use layercam::model::Model;
+use layercam::model::preprocess::{self, Preprocessed, Recipe};
+use layercam::report::{self, Context, OutputFile};
+use layercam::runtime::Explainer;
+use layercam::{Error, Result};
+use ndarray::{ArrayD, Axis, Ix4};
+use rayon::prelude::*;
+
+use crate::DEFAULT_MODEL;
+
+/// Image file extensions a folder run picks up.
+const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The ONNX classifier; its sidecar (same name, .json) gives preprocessing, labels, layers
+    #[arg(long, default_value = DEFAULT_MODEL)]
+    model: PathBuf,
+    /// An image (PNG, JPEG, WebP, GIF, BMP) or a folder of them
+    #[arg(long, required_unless_present = "input_npy", conflicts_with = "input_npy")]
+    image: Option<PathBuf>,
+    /// An already preprocessed float32 tensor [1, 3, H, W] (.npy)
+    #[arg(long)]
+    input_npy: Option<PathBuf>,
+    /// Explain this class (default: the top-1 class)
+    #[arg(long, conflicts_with = "top")]
+    class: Option<usize>,
+    /// Explain the K best classes, from one forward and one batched backward (a folder per class)
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    top: u16,
+    /// `auto` (one layer per stage) or tensor names separated by commas; see `layercam layers`
+    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    layers: Vec<String>,
+    /// layercam, layercam-normal, gradcam, gradcam++ (comma-separated) or all
+    #[arg(long, default_value = "layercam", value_delimiter = ',')]
+    method: Vec<String>,
+    /// γ of Eq. 9: fused map = max over layers of tanh(γ·M / max M)
+    #[arg(long, default_value_t = explain::DEFAULT_GAMMA)]
+    gamma: f32,
+    /// The box bounds the largest region above this fraction of the fused map's maximum
+    #[arg(long, default_value_t = layercam::cam::DEFAULT_BOX_THRESHOLD)]
+    box_threshold: f32,
+    /// Colormap of the overlays: jet, turbo, gray
+    #[arg(long, default_value = "jet")]
+    colormap: Colormap,
+    /// Opacity of the overlays, 0 to 1
+    #[arg(long, default_value_t = 0.5)]
+    opacity: f32,
+    /// Override the sidecar's preprocessing: efficientnet-lite or torchvision
+    #[arg(long)]
+    preprocess: Option<Recipe>,
+    /// Also write each layer's activation and gradient [C, H, W] as .npy
+    #[arg(long)]
+    save_tensors: bool,
+    /// Output folder
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Everything one image needs, prepared once for the whole run.
+pub struct Job {
+    pub model: Model,
+    pub explainer: Explainer,
+    pub settings: Settings,
+    /// `Some(c)`: explain class c; `None`: the `top` best classes.
+    pub class: Option<usize>,
+    pub top: usize,
+    pub save_tensors: bool,
+}
+
+impl Job {
+    /// Loads the model, picks the layers, differentiates and plans.
+    pub fn prepare(model: &Path, recipe: Option<Recipe>, layers: &[String], settings: Settings) -> Result<Job> {
+        let mut model = Model::load(model)?;
+        if let Some(recipe) = recipe {
+            model.recipe = recipe;
+        }
+        let layers = model.resolve_layers(layers);
+        let explainer = Explainer::new(&model.classifier, &layers)?;
+        Ok(Job { model, explainer, settings, class: None, top: 1, save_tensors: false })
+    }
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let settings = settings(&args)?;
+    let mut job = Job::prepare(&args.model, args.preprocess, &args.layers, settings)?;
+    job.class = args.class;
+    job.top = args.top.into();
+    job.save_tensors = args.save_tensors;
+    match (&args.image, &args.input_npy) {
+        (Some(image), _) if image.is_dir() => explain_folder(&job, image, &args.out),
+        (Some(image), _) => explain_source(&job, &Source::Image(image.clone()), &args.out),
+        (None, Some(npy)) => explain_source(&job, &Source::Npy(npy.clone()), &args.out),
+        (None, None) => unreachable!("clap requires --image or --input-npy"),
+    }
+}
+
+fn settings(args: &Args) -> Result<Settings> {
+    let methods = if args.method == ["all"] {
+        Method::ALL.to_vec()
+    } else {
+        args.method.iter().map(|m| m.parse()).collect::<Result<Vec<Method>>>()?
+    };
+    if !(0.0..=1.0).contains(&args.opacity) || !(0.0..=1.0).contains(&args.box_threshold) || args.gamma <= 0.0 {
+        return Err(Error::Input("--opacity and --box-threshold lie in [0, 1], and --gamma is positive".into()));
+    }
+    Ok(Settings { methods, gamma: args.gamma, box_threshold: args.box_threshold, colormap: args.colormap, opacity: args.opacity })
+}
+
+pub enum Source {
+    Image(PathBuf),
+    Npy(PathBuf),
+}
+
+/// One output folder per image; a bad image is reported and the others still run.
+fn explain_folder(job: &Job, folder: &Path, out: &Path) -> Result<()> {
+    let images = list_images(folder)?;
+    if images.is_empty() {
+        return Err(Error::Input(format!("{} holds no image ({})", folder.display(), IMAGE_EXTENSIONS.join(", "))));
+    }
+    let progress = ProgressBar::new(images.len() as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} images, {elapsed} (eta {eta}) {msg}")
+            .expect("valid template"),
+    );
+    let failures: Vec<String> = images
+        .par_iter()
+        .filter_map(|image| {
+            let stem = image.file_stem().map_or("image".into(), |s| s.to_string_lossy().into_owned());
+            let result = explain_source(job, &Source::Image(image.clone()), &out.join(stem));
+            progress.inc(1);
+            result.err().map(|e| format!("{}: {e}", image.display()))
+        })
+        .collect();
+    progress.finish_and_clear();
+    println!("{} of {} images explained into {}", images.len() - failures.len(), images.len(), out.display());
+    for failure in &failures {
+        eprintln!("error: {failure}");
+    }
+    match failures.len() {
+        0 => Ok(()),
+        n => Err(Error::Input(format!("{n} of {} images could not be explained (see above)", images.len()))),
+    }
+}
+
+pub fn list_images(folder: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(folder).map_err(|e| Error::io(folder.display(), e))?;
+    let mut images: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let extension = p.extension().map(|e| e.to_string_lossy().to_lowercase());
+            p.is_file() && extension.is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.as_str()))
+        })
+        .collect();
+    images.sort();
+    Ok(images)
+}
+
+fn explain_source(job: &Job, source: &Source, out: &Path) -> Result<()> {
+    let reports = explain_files(job, source)?;
+    let several = reports.len() > 1;
+    for (class, files) in reports {
+        write(&if several { out.join(format!("class_{class}")) } else { out.to_path_buf() }, &files)?;
+    }
+    Ok(())
+}
+
+/// Preprocess, forward, one batched backward for the chosen classes, maps: the files of each class.
+pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<OutputFile>)>> {
+    let started = Instant::now();
+    let (name, Preprocessed { input, seen }) = load(job, source)?;
+    let preprocess_ms = ms(started);
+
+    let clock = Instant::now();
+    let forward = job.explainer.forward(input.view())?;
+    let forward_ms = ms(clock);
+    let top = top_classes(&forward.logits, &job.model.labels, job.top.max(5));
+    let classes: Vec<usize> = match job.class {
+        Some(class) => vec![class],
+        None => top.iter().take(job.top).map(|p| p.class).collect(),
+    };
+
+    let clock = Instant::now();
+    let gradients = job.explainer.backward(&forward, &classes)?;
+    let backward_ms = ms(clock);
+
+    let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
+    let size = (seen.height() as usize, seen.width() as usize);
+    let mut reports = vec![];
+    for (k, &class) in classes.iter().enumerate() {
+        let clock = Instant::now();
+        let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
+        let maps = explain::class_maps(class, &names, &forward.activations, &per_layer, &job.settings, size)?;
+        let cam_ms = ms(clock);
+        let timings = [
+            ("preprocess", preprocess_ms),
+            ("forward", forward_ms),
+            ("backward", backward_ms),
+            ("cam", cam_ms),
+            ("total", preprocess_ms + forward_ms + backward_ms + cam_ms),
+        ];
+        let context = Context {
+            model: &job.model.name,
+            image: &name,
+            preprocess: job.model.recipe.name(),
+            top: &top,
+            layers: &job.explainer.layers,
+            seen: &seen,
+            settings: &job.settings,
+            timings_ms: &timings,
+        };
+        let tensors = job.save_tensors.then_some((forward.activations.as_slice(), per_layer.as_slice()));
+        reports.push((class, report::class_files(&context, &maps, tensors)?));
+    }
+    Ok(reports)
+}
+
+/// The model's input and the picture it shows, from an image file or a tensor.
+fn load(job: &Job, source: &Source) -> Result<(String, Preprocessed)> {
+    let [_, _, height, width] = job.explainer.input_shape;
+    match source {
+        Source::Image(path) => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+            let image = preprocess::decode_image(&bytes).map_err(|e| in_file(path, e))?;
+            Ok((path.display().to_string(), preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)))
+        }
+        Source::Npy(path) => {
+            let array: ArrayD<f32> = ndarray_npy::read_npy(path)
+                .map_err(|e| Error::Input(format!("{} is not a float32 .npy tensor: {e}", path.display())))?;
+            let input = array.into_dimensionality::<Ix4>().map_err(|_| {
+                Error::Input(format!("{} must hold a [1, 3, H, W] tensor", path.display()))
+            })?;
+            let seen = preprocess::seen_from_input(input.view(), job.model.recipe);
+            Ok((path.display().to_string(), Preprocessed { input, seen }))
+        }
+    }
+}
+
+fn in_file(path: &Path, err: Error) -> Error {
+    match err {
+        Error::Image(reason) => Error::Image(format!("{}: {reason}", path.display())),
+        other => other,
+    }
+}
+
+fn write(folder: &Path, files: &[OutputFile]) -> Result<()> {
+    for file in files {
+        let path = folder.join(&file.path);
+        let parent = path.parent().expect("a file inside the output folder");
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent.display(), e))?;
+        std::fs::write(&path, &file.bytes).map_err(|e| Error::io(path.display(), e))?;
+    }
+    Ok(())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,149 @@
+//! The files an explanation produces, built in memory so that the CLI writes them to disk and the
+//! page offers them as downloads, in the same formats:
+//!
+//! ```text
+//! summary.json                      what was explained, the top classes, paths of everything below
+//! input.png                         the image as the model saw it (after crop and resize)
+//! maps/<method>/<layer>.npy         raw map M, float32 [H, W] at the layer's resolution, unnormalised
+//! overlays/<method>/<layer>.png     M / max M, upsampled and overlaid on input.png
+//! fused/<method>.npy                fused map (Eq. 9, max over layers), float32 at the input size
+//! fused/<method>.png                its overlay, with the box
+//! tensors/<layer>.activation.npy    A, float32 [C, H, W]   (only when asked for)
+//! tensors/<layer>.gradient.npy      g = ∂logit/∂A, float32 [C, H, W]   (only when asked for)
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+
+use image::{ImageFormat, Rgb, RgbImage};
+use ndarray::{Array, Array3, ArrayView3, Dimension};
+use ndarray_npy::WriteNpyExt;
+use serde_json::{Value, json};
+
+use crate::cam;
+use crate::explain::{ClassMaps, Prediction, Settings};
+use crate::runtime::Layer;
+use crate::{Error, Result};
+
+/// A file of the report: a relative path and its bytes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What every class of one image shares.
+pub struct Context<'a> {
+    pub model: &'a str,
+    pub image: &'a str,
+    pub preprocess: &'a str,
+    pub top: &'a [Prediction],
+    pub layers: &'a [Layer],
+    pub seen: &'a RgbImage,
+    pub settings: &'a Settings,
+    /// Milliseconds per stage, in the order they ran.
+    pub timings_ms: &'a [(&'a str, f64)],
+}
+
+/// Box colour: white reads on every colormap.
+const BOX_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
+
+/// Builds every file for one class. `tensors` (activations, gradients) are written when given.
+pub fn class_files(
+    ctx: &Context,
+    maps: &ClassMaps,
+    tensors: Option<(&[Array3<f32>], &[ArrayView3<f32>])>,
+) -> Result<Vec<OutputFile>> {
+    let mut files = vec![OutputFile { path: "input.png".into(), bytes: png(ctx.seen)? }];
+    let (height, width) = (ctx.seen.height() as usize, ctx.seen.width() as usize);
+    let mut layers_json = vec![];
+    for (index, layer) in ctx.layers.iter().enumerate() {
+        let stem = file_stem(&layer.name);
+        let mut map_paths = BTreeMap::new();
+        for (m, method) in ctx.settings.methods.iter().enumerate() {
+            let raw = &maps.raw[index][m];
+            let path = format!("maps/{method}/{stem}.npy");
+            files.push(OutputFile { path: path.clone(), bytes: npy(raw)? });
+            let shown = cam::upsample_bilinear(cam::normalize_max(raw.view()).view(), height, width);
+            let picture = cam::overlay(ctx.seen, shown.view(), ctx.settings.colormap, ctx.settings.opacity);
+            files.push(OutputFile { path: format!("overlays/{method}/{stem}.png"), bytes: png(&picture)? });
+            map_paths.insert(method.name(), path);
+        }
+        let mut entry = json!({ "name": layer.name, "shape": layer.shape, "maps": map_paths });
+        if let Some((activations, gradients)) = tensors {
+            let (a, g) = (format!("tensors/{stem}.activation.npy"), format!("tensors/{stem}.gradient.npy"));
+            files.push(OutputFile { path: a.clone(), bytes: npy(&activations[index])? });
+            files.push(OutputFile { path: g.clone(), bytes: npy(&gradients[index].to_owned())? });
+            entry["activation"] = json!(a);
+            entry["gradient"] = json!(g);
+        }
+        layers_json.push(entry);
+    }
+    let (mut fused_json, mut box_json) = (BTreeMap::new(), BTreeMap::new());
+    for (m, method) in ctx.settings.methods.iter().enumerate() {
+        let path = format!("fused/{method}.npy");
+        files.push(OutputFile { path: path.clone(), bytes: npy(&maps.fused[m])? });
+        files.push(OutputFile { path: format!("fused/{method}.png"), bytes: png(&fused_picture(ctx, maps, m))? });
+        fused_json.insert(method.name(), path);
+        box_json.insert(method.name(), maps.boxes[m]);
+    }
+    let summary = summary(ctx, maps.class, layers_json, fused_json, box_json);
+    let summary = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Runtime(e.to_string()))?;
+    files.insert(0, OutputFile { path: "summary.json".into(), bytes: summary });
+    Ok(files)
+}
+
+fn summary(
+    ctx: &Context,
+    class: usize,
+    layers: Vec<Value>,
+    fused: BTreeMap<&str, String>,
+    boxes: BTreeMap<&str, Option<[usize; 4]>>,
+) -> Value {
+    let label = ctx.top.iter().find(|p| p.class == class).map(|p| p.label.clone());
+    let timings: serde_json::Map<String, Value> =
+        ctx.timings_ms.iter().map(|(stage, ms)| (stage.to_string(), json!((ms * 1000.0).round() / 1000.0))).collect();
+    json!({
+        "model": ctx.model,
+        "image": ctx.image,
+        "preprocess": ctx.preprocess,
+        "class": class,
+        "label": label,
+        "top": ctx.top,
+        "methods": ctx.settings.methods,
+        "gamma": ctx.settings.gamma,
+        "box_threshold": ctx.settings.box_threshold,
+        "input_size": [ctx.seen.height(), ctx.seen.width()],
+        "layers": layers,
+        "fused": fused,
+        "box": boxes,
+        "box_format": "[x0, y0, x1, y1], x1 and y1 exclusive (numpy map[y0:y1, x0:x1])",
+        "timings_ms": timings,
+    })
+}
+
+/// The fused map of method `m` over the input, with its box.
+pub fn fused_picture(ctx: &Context, maps: &ClassMaps, m: usize) -> RgbImage {
+    let mut picture = cam::overlay(ctx.seen, maps.fused[m].view(), ctx.settings.colormap, ctx.settings.opacity);
+    if let Some(bbox) = maps.boxes[m] {
+        cam::draw_box(&mut picture, bbox, BOX_COLOUR);
+    }
+    picture
+}
+
+/// Layer names may hold any character; file names keep letters, digits, '.', '_' and '-'.
+pub fn file_stem(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
+}
+
+pub fn npy<D: Dimension>(array: &Array<f32, D>) -> Result<Vec<u8>> {
+    let mut bytes = vec![];
+    array.write_npy(&mut bytes).map_err(|e| Error::Runtime(format!("writing .npy: {e}")))?;
+    Ok(bytes)
+}
+
+pub fn png(image: &RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Cursor::new(vec![]);
+    image.write_to(&mut bytes, ImageFormat::Png).map_err(|e| Error::Runtime(format!("writing PNG: {e}")))?;
+    Ok(bytes.into_inner())
+}

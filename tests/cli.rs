@@ -1,0 +1,145 @@
+//! The `layercam` command end to end: real files in, real files out.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+use ndarray::{Array2, Ix2};
+use serde_json::Value;
+
+fn layercam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_layercam")).args(args).current_dir(root()).output().expect("runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("layercam-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn explains_a_photo_with_every_method() {
+    let out = temp("photo");
+    let run = layercam(&["explain", "--image", "samples/chelsea.png", "--method", "all", "--save-tensors", "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&out);
+    assert_eq!(s["class"], 282);
+    assert_eq!(s["top"][0]["label"], "tiger cat");
+    let top5: Vec<u64> = s["top"].as_array().unwrap().iter().map(|p| p["class"].as_u64().unwrap()).collect();
+    assert_eq!(top5, [282, 285, 281, 287, 904], "the reference's top-5 from the PNG");
+    assert_eq!(s["layers"].as_array().unwrap().len(), 5);
+    for layer in s["layers"].as_array().unwrap() {
+        let shape: Vec<usize> = layer["shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        for method in ["layercam", "layercam-normal", "gradcam", "gradcam++"] {
+            let map: Array2<f32> = ndarray_npy::read_npy(out.join(layer["maps"][method].as_str().unwrap())).unwrap();
+            assert_eq!(map.shape(), &shape[1..], "raw maps are at the layer's resolution");
+        }
+        let activation: ndarray::Array3<f32> = ndarray_npy::read_npy(out.join(layer["activation"].as_str().unwrap())).unwrap();
+        assert_eq!(activation.shape(), &shape[..]);
+    }
+    let fused: Array2<f32> = ndarray_npy::read_npy(out.join(s["fused"]["layercam"].as_str().unwrap())).unwrap();
+    assert_eq!(fused.shape(), &[224, 224]);
+    assert!(fused.iter().all(|v| (0.0..1.0).contains(v)), "tanh-scaled maps lie in [0, 1)");
+    let bbox: Vec<u64> = s["box"]["layercam"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    assert!(bbox[0] < bbox[2] && bbox[1] < bbox[3] && bbox[2] <= 224 && bbox[3] <= 224);
+    assert!(out.join("fused/layercam.png").exists() && out.join("input.png").exists());
+}
+
+#[test]
+fn a_preprocessed_tensor_gives_pytorch_grad_cams_maps() {
+    let out = temp("npy");
+    let layers = LAYERS.map(onnx_layer).join(",");
+    let input = reference("coffee_input.npy");
+    let run = layercam(&["explain", "--input-npy", input.to_str().unwrap(), "--layers", &layers, "--method", "layercam,gradcam,gradcam++", "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&out);
+    assert_eq!(s["class"], 967);
+    for (key, layer) in LAYERS.iter().zip(s["layers"].as_array().unwrap()) {
+        for (method, reference_name) in [("layercam", "LayerCAM"), ("gradcam", "GradCAM"), ("gradcam++", "GradCAMPlusPlus")] {
+            let ours: Array2<f32> = ndarray_npy::read_npy(out.join(layer["maps"][method].as_str().unwrap())).unwrap();
+            let expected = read::<Ix2>(&format!("coffee_{reference_name}_{key}_raw.npy"));
+            let error = relative_error(&ours, &expected);
+            println!("coffee {method} {key}: max error {error:.2e} of the map's max");
+            // Grad-CAM++'s α = g² / (2g² + ΣA·g³) nearly divides by zero where ΣA < 0 (the linear
+            // block outputs), so gradient noise at the 1e-3 level (ReLU6 mask flips, see
+            // gradients_golden) moves its shallow maps by up to 40 %. On the reference gradients
+            // the maths is exact (cam_golden); end to end it is checked where gradients agree.
+            if method != "gradcam++" || *key == "head_act" {
+                assert!(error < 1e-2, "{method} {key}: {error}");
+            }
+        }
+    }
+}
+
+#[test]
+fn top_k_writes_one_folder_per_class() {
+    let out = temp("top");
+    let run = layercam(&["explain", "--image", "samples/chelsea.png", "--top", "3", "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    for class in [282, 285, 281] {
+        assert_eq!(summary(&out.join(format!("class_{class}")))["class"], class);
+    }
+    let a: Array2<f32> = ndarray_npy::read_npy(out.join("class_282/fused/layercam.npy")).unwrap();
+    let b: Array2<f32> = ndarray_npy::read_npy(out.join("class_285/fused/layercam.npy")).unwrap();
+    assert!(a.iter().zip(&b).any(|(x, y)| (x - y).abs() > 1e-3), "different classes, different maps");
+}
+
+#[test]
+fn a_folder_is_explained_image_by_image_and_a_bad_file_is_named() {
+    let images = temp("folder-in");
+    for name in ["chelsea.png", "coffee.png"] {
+        std::fs::copy(root().join("samples").join(name), images.join(name)).unwrap();
+    }
+    std::fs::write(images.join("broken.jpg"), b"not a jpeg at all").unwrap();
+    let out = temp("folder-out");
+    let run = layercam(&["explain", "--image", images.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("broken.jpg"), "{}", stderr(&run));
+    assert_eq!(summary(&out.join("chelsea"))["label"], "tiger cat");
+    assert_eq!(summary(&out.join("coffee"))["label"], "espresso");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_clear_line() {
+    let out = temp("bad");
+    let empty = out.join("empty.png");
+    std::fs::write(&empty, b"").unwrap();
+    let not_onnx = out.join("model.onnx");
+    std::fs::write(&not_onnx, b"this is plain text, not a protobuf").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--image", "no/such/file.png"], "cannot read no/such/file.png"),
+        (&["--image", empty.to_str().unwrap()], "the image cannot be decoded"),
+        (&["--image", "samples/chelsea.png", "--layers", "nope"], "unknown layer `nope`; valid layers are: getitem, hardtanh"),
+        (&["--image", "samples/chelsea.png", "--model", not_onnx.to_str().unwrap()], "not an ONNX model"),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["explain", "--out", out.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let run = layercam(&all);
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        let err = stderr(&run);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn layers_lists_candidates_and_marks_the_automatic_choice() {
+    let run = layercam(&["layers"]);
+    assert!(run.status.success());
+    let text = String::from_utf8_lossy(&run.stdout);
+    let chosen: Vec<&str> = text.lines().filter(|l| l.starts_with('*') && !l.starts_with("* =")).map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(chosen, ["hardtanh_1", "hardtanh_5", "hardtanh_9", "hardtanh_21", "head_act_out"]);
+    assert!(text.contains("blocks.0_out") && text.contains("[16, 112, 112]"));
+}
