@@ -55,8 +55,9 @@ impl Classifier {
         let classes = match tensors.get(&logits).map(|t| t.shape.as_slice()) {
             Some([1, classes]) => *classes,
             other => {
+                let shape = other.map_or("an unknown shape".to_string(), |s| format!("shape {s:?}"));
                 return Err(Error::NotClassifier(format!(
-                    "its output `{logits}` has shape {other:?}; a classifier gives [1, classes]"
+                    "its output `{logits}` has {shape}; a classifier gives [1, classes]"
                 )));
             }
         };

@@ -1,0 +1,98 @@
+//! Bad models and bad tensors get a message naming the problem (bad images: tests/preprocess.rs).
+
+mod common;
+
+use common::net::*;
+use common::*;
+use layercam::Error;
+use layercam::explain::{Settings, class_maps};
+use layercam::model::Model;
+use layercam::model::classifier::Classifier;
+use layercam::runtime::Explainer;
+use ndarray::{Array3, Array4};
+use prost::Message;
+
+fn load(bytes: &[u8]) -> Error {
+    Classifier::from_bytes(bytes).err().expect("refused")
+}
+
+#[test]
+fn files_that_are_not_onnx_are_named_as_such() {
+    for bytes in [&b""[..], b"plain text, not a model", &[0xff; 64], &std::fs::read(root().join("samples/chelsea.png")).unwrap()] {
+        let err = load(bytes);
+        assert!(matches!(err, Error::NotOnnx(_)), "{err:?}");
+        assert!(err.to_string().starts_with("not an ONNX model: "), "{err}");
+    }
+}
+
+#[test]
+fn a_model_without_an_image_input_is_not_a_classifier() {
+    let mut net = Net::new(&[1, 10]);
+    let w = net.weight(&[10, 3]);
+    let y = net.node("MatMul", &["x", &w], vec![]);
+    let err = load(&net.proto(&y).encode_to_vec());
+    assert_eq!(err.to_string(), "the model is not an image classifier: its input `x` has 2 dimensions; an image input has 4 (N, C, H, W)");
+}
+
+#[test]
+fn a_model_without_class_logits_is_not_a_classifier() {
+    let mut net = Net::new(&[1, 3, 4, 4]);
+    let y = net.node("Relu", &["x"], vec![]);
+    let err = load(&net.proto(&y).encode_to_vec());
+    assert!(err.to_string().contains("its output `t0` has shape [1, 3, 4, 4]; a classifier gives [1, classes]"), "{err}");
+}
+
+#[test]
+fn an_unknown_layer_lists_the_valid_ones() {
+    let model = default_model();
+    let err = Explainer::new(&model, &["blocks.99_out".into()]).err().unwrap();
+    let text = err.to_string();
+    assert!(text.starts_with("unknown layer `blocks.99_out`; valid layers are: getitem, hardtanh, getitem_3"), "{text}");
+    assert!(text.contains("blocks.0_out") && text.ends_with("head_act_out"));
+}
+
+#[test]
+fn a_nan_input_is_refused_before_the_network_runs() {
+    let model = default_model();
+    let explainer = Explainer::new(&model, &["head_act_out".into()]).unwrap();
+    let mut input = Array4::zeros((1, 3, 224, 224));
+    input[(0, 1, 5, 5)] = f32::NAN;
+    let err = explainer.forward(input.view()).err().unwrap();
+    assert_eq!(err.to_string(), "invalid input: the input contains NaN or infinite values");
+    let err = explainer.forward(Array4::zeros((1, 3, 100, 100)).view()).err().unwrap();
+    assert!(err.to_string().contains("the input has shape [1, 3, 100, 100]; the model takes [1, 3, 224, 224]"));
+}
+
+#[test]
+fn a_class_out_of_range_is_refused() {
+    let model = default_model();
+    let explainer = Explainer::new(&model, &["head_act_out".into()]).unwrap();
+    let forward = explainer.forward(Array4::zeros((1, 3, 224, 224)).view()).unwrap();
+    let err = explainer.backward(&forward, &[1000]).err().unwrap();
+    assert_eq!(err.to_string(), "invalid input: class 1000 does not exist; the model has 1000");
+}
+
+#[test]
+fn a_zero_map_stays_zero_and_has_no_box() {
+    let zeros = Array3::<f32>::zeros((4, 7, 7));
+    let maps = class_maps(0, &["l".into()], &[zeros.clone()], &[zeros.view()], &Settings::default(), (224, 224)).unwrap();
+    assert!(maps.fused[0].iter().all(|&v| v == 0.0));
+    assert_eq!(maps.boxes[0], None);
+}
+
+#[test]
+fn a_nan_gradient_is_named_with_its_layer() {
+    let mut gradient = Array3::<f32>::zeros((4, 7, 7));
+    gradient[(1, 2, 3)] = f32::NAN;
+    let activation = Array3::<f32>::ones((4, 7, 7));
+    let err = class_maps(0, &["stage3".into()], &[activation], &[gradient.view()], &Settings::default(), (224, 224)).err().unwrap();
+    assert_eq!(err.to_string(), "invalid input: the gradient of layer `stage3` contains NaN or infinite values");
+}
+
+#[test]
+fn a_model_without_sidecar_uses_torchvision_preprocessing_and_numbers_classes() {
+    let bytes = std::fs::read(default_model_path()).unwrap();
+    let model = Model::from_parts("bare.onnx", &bytes, None, None).unwrap();
+    assert_eq!(model.recipe, layercam::model::preprocess::Recipe::Torchvision);
+    assert_eq!(model.labels.name(282), "class 282");
+}
