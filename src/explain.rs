@@ -2,7 +2,7 @@
 //! per method, the fused map (Eq. 9) and its box.
 
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cam::{self, Colormap, Method};
 use crate::model::labels::Labels;
@@ -35,7 +35,7 @@ impl Default for Settings {
 }
 
 /// One of the top classes.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     pub class: usize,
     pub label: String,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod explain;
 pub mod grad;
 pub mod model;
+pub mod protocol;
 pub mod report;
 pub mod runtime;
 

@@ -1,96 +1,106 @@
-//! Pointwise activations. The piecewise-linear ones pass the gradient through a mask; we build
-//! the mask from the *output* where we can (y > 0 ⇔ x > 0 for Relu, min < y < max ⇔ min < x < max
-//! for Clip), because the output is an activation the forward keeps anyway, while saving the input
-//! would stop tract from fusing the activation into the preceding Conv.
-//! Masks follow PyTorch: the gradient is zero exactly at the kinks.
+//! Pointwise activations: ∂x = g · slope, where the slope depends on the image only. The slope is
+//! built in the precompute graph (once per forward), so a backward costs one Mul per activation
+//! whatever the number of classes.
+//!
+//! Where we can we read the *output* y (y > 0 ⇔ x > 0 for Relu, lo < y < hi ⇔ lo < x < hi for
+//! Clip): the output is an activation the forward keeps anyway, while exposing the input would
+//! stop tract from fusing the activation into the preceding Conv. Masks are float expressions
+//! (Sign of a non-negative distance to the kinks): exact, and tract runs float ops far faster than
+//! comparisons and Where on booleans. As in PyTorch, the slope is zero exactly at a kink.
+
+use tract_onnx::prelude::DatumType;
 
 use super::Step;
-use super::builder::{Attributes, Builder};
+use super::builder::{Attributes, Builder, Graph};
+use super::conv::with_first;
 use crate::Result;
 
 pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
-    let g = step.output_grad()?.to_string();
-    let y = b.forward(step.output());
-    let dx = match step.node.op_type.as_str() {
-        "Relu" => {
-            let zero = b.scalar(0.0);
-            let mask = b.op("Greater", &[&y, &zero], vec![]);
-            b.op("Where", &[&mask, &g, &zero], vec![])
-        }
-        "Clip" => clip(b, step, &g, &y)?,
+    let y = step.output().to_string();
+    let slope = match step.node.op_type.as_str() {
+        "Relu" => b.precompute.op("Sign", &[&y], vec![]),
+        "Clip" => match clip_bounds(b, step) {
+            (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),
+            (lo, hi) => inside(&mut b.precompute, &y, lo.as_deref(), hi.as_deref()),
+        },
         "LeakyRelu" => {
-            // y > 0 ⇔ x > 0 for any positive slope; the slope is the gradient elsewhere.
+            // 1 where y > 0 (⇔ x > 0 for a positive slope), α elsewhere: α + (1 − α)·[y > 0].
             let alpha = step.node.attr_float("alpha").unwrap_or(0.01);
-            let (zero, alpha) = (b.scalar(0.0), b.scalar(alpha));
-            let mask = b.op("Greater", &[&y, &zero], vec![]);
-            let leak = b.op("Mul", &[&g, &alpha], vec![]);
-            b.op("Where", &[&mask, &g, &leak], vec![])
+            let p = &mut b.precompute;
+            let positive = p.op("Relu", &[&y], vec![]);
+            let positive = p.op("Sign", &[&positive], vec![]);
+            let (rest, alpha) = (p.scalar(1.0 - alpha), p.scalar(alpha));
+            let scaled = p.op("Mul", &[&positive, &rest], vec![]);
+            p.op("Add", &[&scaled, &alpha], vec![])
         }
         "Sigmoid" => {
             // σ' = y (1 − y)
-            let one = b.scalar(1.0);
-            let rest = b.op("Sub", &[&one, &y], vec![]);
-            let slope = b.op("Mul", &[&y, &rest], vec![]);
-            b.op("Mul", &[&g, &slope], vec![])
+            let p = &mut b.precompute;
+            let one = p.scalar(1.0);
+            let rest = p.op("Sub", &[&one, &y], vec![]);
+            p.op("Mul", &[&y, &rest], vec![])
         }
         "Tanh" => {
             // tanh' = 1 − y²
-            let one = b.scalar(1.0);
-            let square = b.op("Mul", &[&y, &y], vec![]);
-            let slope = b.op("Sub", &[&one, &square], vec![]);
-            b.op("Mul", &[&g, &slope], vec![])
+            let p = &mut b.precompute;
+            let one = p.scalar(1.0);
+            let square = p.op("Mul", &[&y, &y], vec![]);
+            p.op("Sub", &[&one, &square], vec![])
         }
         "HardSigmoid" => {
             // y = clamp(αx + β, 0, 1): slope α strictly inside, 0 on the flats.
             let alpha = step.node.attr_float("alpha").unwrap_or(0.2);
-            let inside = strictly_between(b, &y, 0.0, 1.0);
-            let alpha = b.scalar(alpha);
-            let scaled = b.op("Mul", &[&g, &alpha], vec![]);
-            let zero = b.scalar(0.0);
-            b.op("Where", &[&inside, &scaled, &zero], vec![])
+            let p = &mut b.precompute;
+            let (zero, one, alpha) = (p.scalar(0.0), p.scalar(1.0), p.scalar(alpha));
+            let mask = inside(p, &y, Some(&zero), Some(&one));
+            p.op("Mul", &[&mask, &alpha], vec![])
         }
-        "HardSwish" => hard_swish(b, step, &g)?,
+        "HardSwish" => hard_swish(&mut b.precompute, &step.node.input[0]),
         other => unreachable!("activation rule registered for {other}"),
     };
-    Ok(super::conv::with_first(dx, step.node.input.len()))
+    let shape = b.shape(&y)?;
+    let slope = b.save(slope, DatumType::F32, shape);
+    let dx = b.op("Mul", &[step.output_grad()?, &slope], vec![]);
+    Ok(with_first(dx, step.node.input.len()))
 }
 
-fn clip(b: &mut Builder, step: &Step, g: &str, y: &str) -> Result<String> {
-    // Opset 11+ gives the bounds as inputs, older opsets as attributes; either may be absent.
-    let bound = |b: &mut Builder, index: usize, attribute: &str| match step.input(index) {
-        Some(name) => Some(b.forward(name)),
-        None => step.node.attr_float(attribute).map(|v| b.scalar(v)),
+/// Clip's bounds: inputs from opset 11, attributes before; either may be absent.
+fn clip_bounds(b: &mut Builder, step: &Step) -> (Option<String>, Option<String>) {
+    let mut bound = |index: usize, attribute: &str| match step.input(index) {
+        Some(name) => Some(name.to_string()),
+        None => step.node.attr_float(attribute).map(|v| b.precompute.scalar(v)),
     };
-    let (min, max) = (bound(b, 1, "min"), bound(b, 2, "max"));
-    let zero = b.scalar(0.0);
-    let above = min.map(|min| b.op("Greater", &[y, &min], vec![]));
-    let below = max.map(|max| b.op("Less", &[y, &max], vec![]));
-    let mask = match (above, below) {
-        (Some(a), Some(c)) => b.op("And", &[&a, &c], vec![]),
-        (Some(m), None) | (None, Some(m)) => m,
-        (None, None) => return Ok(g.to_string()),
-    };
-    Ok(b.op("Where", &[&mask, g, &zero], vec![]))
+    (bound(1, "min"), bound(2, "max"))
 }
 
-/// Mask of `lo < y < hi` for constant bounds.
-fn strictly_between(b: &mut Builder, y: &str, lo: f32, hi: f32) -> String {
-    let (lo, hi) = (b.scalar(lo), b.scalar(hi));
-    let above = b.op("Greater", &[y, &lo], vec![]);
-    let below = b.op("Less", &[y, &hi], vec![]);
-    b.op("And", &[&above, &below], vec![])
+/// 1 where lo < y < hi, else 0, for y already clamped to [lo, hi] and at least one bound:
+/// Sign(min(y − lo, hi − y)).
+fn inside(p: &mut Graph, y: &str, lo: Option<&str>, hi: Option<&str>) -> String {
+    let above = lo.map(|lo| p.op("Sub", &[y, lo], vec![]));
+    let below = hi.map(|hi| p.op("Sub", &[hi, y], vec![]));
+    let distance = match (above, below) {
+        (Some(a), Some(c)) => p.op("Min", &[&a, &c], vec![]),
+        (Some(d), None) | (None, Some(d)) => d,
+        (None, None) => unreachable!("callers pass at least one bound"),
+    };
+    p.op("Sign", &[&distance], vec![])
 }
 
 /// HardSwish y = x · clamp(x/6 + 1/2, 0, 1): slope 0 below −3, 1 above 3, (2x + 3)/6 between.
 /// The output does not tell x apart on the flat part, so this one reads the input.
-fn hard_swish(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
-    let x = b.forward(&step.node.input[0]);
-    let (three, third, half, one, zero) = (b.scalar(3.0), b.scalar(1.0 / 3.0), b.scalar(0.5), b.scalar(1.0), b.scalar(0.0));
-    let ramp = b.op("Mul", &[&x, &third], vec![]);
-    let ramp = b.op("Add", &[&ramp, &half], vec![]);
-    let inside = strictly_between(b, &x, -3.0, 3.0);
-    let high = b.op("Greater", &[&x, &three], vec![]);
-    let flat = b.op("Where", &[&high, &one, &zero], vec![]);
-    let slope = b.op("Where", &[&inside, &ramp, &flat], vec![]);
-    Ok(b.op("Mul", &[g, &slope], vec![]))
+fn hard_swish(p: &mut Graph, x: &str) -> String {
+    let (three, third, half) = (p.scalar(3.0), p.scalar(1.0 / 3.0), p.scalar(0.5));
+    // inside: Sign(Relu(min(x + 3, 3 − x))); above: Sign(Relu(x − 3)).
+    let from_low = p.op("Add", &[x, &three], vec![]);
+    let to_high = p.op("Sub", &[&three, x], vec![]);
+    let distance = p.op("Min", &[&from_low, &to_high], vec![]);
+    let distance = p.op("Relu", &[&distance], vec![]);
+    let inside = p.op("Sign", &[&distance], vec![]);
+    let beyond = p.op("Sub", &[x, &three], vec![]);
+    let beyond = p.op("Relu", &[&beyond], vec![]);
+    let above = p.op("Sign", &[&beyond], vec![]);
+    let ramp = p.op("Mul", &[x, &third], vec![]);
+    let ramp = p.op("Add", &[&ramp, &half], vec![]);
+    let ramp = p.op("Mul", &[&inside, &ramp], vec![]);
+    p.op("Add", &[&ramp, &above], vec![])
 }

@@ -10,29 +10,28 @@ use tract_onnx::pb;
 use tract_onnx::pb::attribute_proto::AttributeType;
 use tract_onnx::pb::tensor_proto::DataType;
 
+use tract_onnx::prelude::DatumType;
+
 use crate::model::classifier::{Classifier, TensorInfo};
 use crate::{Error, Result};
 
-/// Prefix of every tensor and node the backward pass creates; keeps them apart from forward names.
-const PREFIX: &str = "layercam.bwd";
-
-pub struct Builder<'m> {
-    pub model: &'m Classifier,
+/// Nodes and constants appended to one graph.
+pub struct Graph {
+    /// Prefix of every tensor and node it creates; keeps them apart from the model's names.
+    prefix: &'static str,
     pub nodes: Vec<pb::NodeProto>,
     pub constants: Vec<pb::TensorProto>,
-    /// Forward tensors the backward nodes read (saved from the forward run, or copied initialisers).
-    pub forward_refs: BTreeSet<String>,
     counter: usize,
 }
 
-impl<'m> Builder<'m> {
-    pub fn new(model: &'m Classifier) -> Self {
-        Builder { model, nodes: vec![], constants: vec![], forward_refs: BTreeSet::new(), counter: 0 }
+impl Graph {
+    fn new(prefix: &'static str) -> Self {
+        Graph { prefix, nodes: vec![], constants: vec![], counter: 0 }
     }
 
     fn fresh(&mut self, what: &str) -> String {
         self.counter += 1;
-        format!("{PREFIX}.{}.{what}", self.counter)
+        format!("{}.{}.{what}", self.prefix, self.counter)
     }
 
     /// Appends a node with one output and returns the output's name.
@@ -50,33 +49,25 @@ impl<'m> Builder<'m> {
     ) -> Vec<String> {
         let name = self.fresh(op_type);
         let output: Vec<String> = (0..outputs).map(|i| format!("{name}:{i}")).collect();
-        self.nodes.push(pb::NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: output.clone(),
-            name,
-            op_type: op_type.to_string(),
-            attribute,
-            ..Default::default()
-        });
+        self.push(op_type, inputs, attribute, output.clone(), name);
         output
     }
 
     /// A node writing to a chosen output name (the graph outputs).
     pub fn named(&mut self, op_type: &str, inputs: &[&str], output: &str) {
         let name = self.fresh(op_type);
-        self.nodes.push(pb::NodeProto {
-            input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.to_string()],
-            name,
-            op_type: op_type.to_string(),
-            ..Default::default()
-        });
+        self.push(op_type, inputs, vec![], vec![output.to_string()], name);
     }
 
-    /// Refers to a forward tensor (activation, weight, constant) from the backward graph.
-    pub fn forward(&mut self, name: &str) -> String {
-        self.forward_refs.insert(name.to_string());
-        name.to_string()
+    fn push(&mut self, op_type: &str, inputs: &[&str], attribute: Vec<pb::AttributeProto>, output: Vec<String>, name: String) {
+        self.nodes.push(pb::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output,
+            name,
+            op_type: op_type.to_string(),
+            attribute,
+            ..Default::default()
+        });
     }
 
     pub fn const_f32(&mut self, values: &[f32], dims: &[usize]) -> String {
@@ -106,6 +97,57 @@ impl<'m> Builder<'m> {
     pub fn scalar(&mut self, value: f32) -> String {
         self.const_f32(&[value], &[])
     }
+}
+
+/// Builds the backward graph, and the per-image precomputations (masks, slopes, pooling indices)
+/// that are appended to the forward graph: they depend on the image only, so they run once per
+/// forward instead of once per class. `b.op(…)` appends to the backward graph (through `Deref`),
+/// `b.precompute.op(…)` to the forward one.
+pub struct Builder<'m> {
+    pub model: &'m Classifier,
+    pub backward: Graph,
+    pub precompute: Graph,
+    /// Forward tensors the backward nodes read (saved from the forward run, or copied initialisers).
+    pub forward_refs: BTreeSet<String>,
+    /// Precomputed tensors handed to the backward run, with their type and shape.
+    pub precomputed: Vec<(String, DatumType, Vec<usize>)>,
+}
+
+impl std::ops::Deref for Builder<'_> {
+    type Target = Graph;
+    fn deref(&self) -> &Graph {
+        &self.backward
+    }
+}
+
+impl std::ops::DerefMut for Builder<'_> {
+    fn deref_mut(&mut self) -> &mut Graph {
+        &mut self.backward
+    }
+}
+
+impl<'m> Builder<'m> {
+    pub fn new(model: &'m Classifier) -> Self {
+        Builder {
+            model,
+            backward: Graph::new("layercam.bwd"),
+            precompute: Graph::new("layercam.pre"),
+            forward_refs: BTreeSet::new(),
+            precomputed: vec![],
+        }
+    }
+
+    /// Refers to a forward tensor (activation, weight, constant) from the backward graph.
+    pub fn forward(&mut self, name: &str) -> String {
+        self.forward_refs.insert(name.to_string());
+        name.to_string()
+    }
+
+    /// Hands a tensor of the precompute graph to the backward graph.
+    pub fn save(&mut self, name: String, datum: DatumType, shape: Vec<usize>) -> String {
+        self.precomputed.push((name.clone(), datum, shape));
+        name
+    }
 
     /// The forward shape of a tensor; every tensor on the differentiated path has one.
     pub fn shape(&self, tensor: &str) -> Result<Vec<usize>> {
@@ -116,11 +158,6 @@ impl<'m> Builder<'m> {
         self.model.tensor(tensor).ok_or_else(|| {
             Error::Runtime(format!("the shape of tensor `{tensor}` could not be inferred"))
         })
-    }
-
-    /// Whether a node input depends on the image (so carries a gradient when on the path).
-    pub fn is_variable(&self, tensor: &str) -> bool {
-        self.model.tensor(tensor).is_some_and(|t| t.variable)
     }
 
     /// Reshape to the forward shape of `like`, keeping the seed axis: `[-1, d1, …]`.

@@ -1,11 +1,15 @@
 //! Conv: the gradient with respect to the input is the transposed convolution with the same
-//! weights, strides, dilations, groups and padding. `output_padding` restores the input size
-//! that the forward's floor division lost.
+//! weights, strides, dilations, groups and padding; `output_padding` restores the input size that
+//! the forward's floor division lost.
+//!
+//! With stride 1 (the 1×1 and depthwise convolutions that hold most of a modern network's work)
+//! the transposed convolution is also a plain convolution with the kernel flipped in space and its
+//! input/output channels swapped within each group, padded by (k−1)·d − p. We emit that form
+//! there: tract's Conv is far better optimised than its ConvTranspose.
 
 use super::builder::{Attributes, Builder, int, ints};
 use super::Step;
 use crate::Result;
-
 
 pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     step.require_constant(1.., "weight or bias")?;
@@ -19,27 +23,62 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
     let kernel: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
     let extent = |i: usize| (kernel[i] - 1) * dilations[i] + 1;
     let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &extent)?;
-
-    let mut output_padding = vec![];
-    for i in 0..spatial {
-        let reached = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - begin[i] - end[i];
-        let missing = xs[2 + i] as i64 - reached;
-        if missing < 0 || missing >= strides[i].max(dilations[i]) {
-            return Err(step.unsupported(format!("cannot invert its output size on axis {}", 2 + i)));
-        }
-        output_padding.push(missing);
-    }
-    let attributes = vec![
-        int("group", node.attr_int("group").unwrap_or(1)),
-        ints("strides", &strides),
-        ints("dilations", &dilations),
-        ints("kernel_shape", &kernel),
-        ints("pads", &[begin, end].concat()),
-        ints("output_padding", &output_padding),
-    ];
+    let group = node.attr_int("group").unwrap_or(1);
+    let g = step.output_grad()?.to_string();
     let w = b.forward(w);
-    let dx = b.op("ConvTranspose", &[step.output_grad()?, &w], attributes);
+
+    // Padding of the equivalent stride-1 convolution; negative where the forward cropped more than
+    // the kernel reaches, which only the transposed form can express.
+    let full_pads: Vec<i64> = (0..spatial)
+        .map(|i| extent(i) - 1 - begin[i])
+        .chain((0..spatial).map(|i| extent(i) - 1 - end[i]))
+        .collect();
+    let dx = if strides.iter().all(|&s| s == 1) && full_pads.iter().all(|&p| p >= 0) {
+        let flipped = flip_kernel(b, &w, &ws, group);
+        let attributes = vec![int("group", group), ints("dilations", &dilations), ints("pads", &full_pads)];
+        b.op("Conv", &[&g, &flipped], attributes)
+    } else {
+        let mut output_padding = vec![];
+        for i in 0..spatial {
+            let reached = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - begin[i] - end[i];
+            let missing = xs[2 + i] as i64 - reached;
+            if missing < 0 || missing >= strides[i].max(dilations[i]) {
+                return Err(step.unsupported(format!("cannot invert its output size on axis {}", 2 + i)));
+            }
+            output_padding.push(missing);
+        }
+        let attributes = vec![
+            int("group", group),
+            ints("strides", &strides),
+            ints("dilations", &dilations),
+            ints("kernel_shape", &kernel),
+            ints("pads", &[begin, end].concat()),
+            ints("output_padding", &output_padding),
+        ];
+        b.op("ConvTranspose", &[&g, &w], attributes)
+    };
     Ok(with_first(dx, node.input.len()))
+}
+
+/// W `[C_out, C_in/G, k…]` → `[C_in, C_out/G, k…]` flipped along every spatial axis. Built from
+/// constant nodes, which tract folds when it optimises the plan.
+fn flip_kernel(b: &mut Builder, w: &str, ws: &[usize], group: i64) -> String {
+    let spatial: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
+    let (group_out, group_in) = (ws[0] as i64 / group, ws[1] as i64);
+    let with_spatial = |head: &[i64]| -> Vec<i64> { head.iter().chain(&spatial).copied().collect() };
+    let split = b.const_i64(&with_spatial(&[group, group_out, group_in]));
+    let grouped = b.op("Reshape", &[w, &split], vec![]);
+    let mut perm: Vec<i64> = (0..3 + spatial.len() as i64).collect();
+    perm.swap(1, 2);
+    let swapped = b.op("Transpose", &[&grouped], vec![ints("perm", &perm)]);
+    let merged = b.const_i64(&with_spatial(&[group * group_in, group_out]));
+    let merged = b.op("Reshape", &[&swapped, &merged], vec![]);
+    // Step −1 from the last element to past the first reverses an axis.
+    let n = spatial.len();
+    let (starts, ends) = (b.const_i64(&vec![-1; n]), b.const_i64(&vec![i64::MIN; n]));
+    let axes = b.const_i64(&(2..2 + n as i64).collect::<Vec<_>>());
+    let steps = b.const_i64(&vec![-1; n]);
+    b.op("Slice", &[&merged, &starts, &ends, &axes, &steps], vec![])
 }
 
 /// Gradient for the first input only (the rest are weights).

@@ -22,6 +22,7 @@ mod shape;
 use std::collections::{HashMap, HashSet};
 
 use tract_onnx::pb;
+use tract_onnx::prelude::DatumType;
 
 use crate::model::classifier::Classifier;
 use crate::{Error, Result};
@@ -202,21 +203,33 @@ fn batch_axis(step: &Step, input: usize) -> usize {
 fn assemble(b: Builder, targets: &[String]) -> Differentiated {
     let model = b.model;
     let graph = model.graph();
-    let (copied, saved): (Vec<String>, Vec<String>) =
+    let (copied, referenced): (Vec<String>, Vec<String>) =
         b.forward_refs.into_iter().partition(|name| model.initializer(name).is_some());
+    // What the backward run takes from the forward run, with the type and shape it declares.
+    let handed_over: Vec<(String, DatumType, Vec<usize>)> = referenced
+        .into_iter()
+        .map(|name| {
+            let info = model.tensor(&name).expect("referenced tensors have inferred shapes");
+            let (datum, shape) = (info.datum, info.shape.clone());
+            (name, datum, shape)
+        })
+        .chain(b.precomputed)
+        .collect();
+    let saved: Vec<String> = handed_over.iter().map(|(name, ..)| name.clone()).collect();
 
     let mut forward = model.proto.clone();
     let forward_graph = forward.graph.as_mut().expect("checked when parsed");
+    forward_graph.node.extend(b.precompute.nodes);
+    forward_graph.initializer.extend(b.precompute.constants);
     let outputs = std::iter::once(&model.logits).chain(targets).chain(&saved);
     forward_graph.output = outputs.map(|name| value_info(name, None)).collect();
 
-    let mut initializer = b.constants;
+    let mut initializer = b.backward.constants;
     initializer.extend(copied.iter().filter_map(|name| model.initializer(name)).cloned());
     let seed = value_info(SEED, Some((pb::tensor_proto::DataType::Float, vec![None, Some(model.classes)])));
     let input = std::iter::once(seed)
-        .chain(saved.iter().map(|name| {
-            let info = model.tensor(name).expect("saved tensors have inferred shapes");
-            value_info(name, Some((data_type(info.datum), info.shape.iter().map(|&d| Some(d)).collect())))
+        .chain(handed_over.iter().map(|(name, datum, shape)| {
+            value_info(name, Some((data_type(*datum), shape.iter().map(|&d| Some(d)).collect())))
         }))
         .collect();
     let output = targets.iter().map(|t| value_info(&gradient_name(t), None)).collect();
@@ -225,7 +238,7 @@ fn assemble(b: Builder, targets: &[String]) -> Differentiated {
         opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: BACKWARD_OPSET }],
         graph: Some(pb::GraphProto {
             name: format!("{} backward", graph.name),
-            node: b.nodes,
+            node: b.backward.nodes,
             initializer,
             input,
             output,
@@ -236,9 +249,9 @@ fn assemble(b: Builder, targets: &[String]) -> Differentiated {
     Differentiated { forward, backward, targets: targets.to_vec(), saved }
 }
 
-fn data_type(datum: tract_onnx::prelude::DatumType) -> pb::tensor_proto::DataType {
+fn data_type(datum: DatumType) -> pb::tensor_proto::DataType {
+    use DatumType as D;
     use pb::tensor_proto::DataType;
-    use tract_onnx::prelude::DatumType as D;
     match datum {
         D::I64 => DataType::Int64,
         D::I32 => DataType::Int32,

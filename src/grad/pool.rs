@@ -1,5 +1,7 @@
 //! Pooling and reductions: GlobalAveragePool, ReduceMean / ReduceSum, MaxPool.
 
+use tract_onnx::prelude::DatumType;
+
 use super::Step;
 use super::builder::{Attributes, Builder, int, string};
 use super::conv::with_first;
@@ -57,17 +59,18 @@ pub(super) fn reduce(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
     spread(b, step, &g, &xs, factor)
 }
 
-/// MaxPool routes each output gradient to the position of its maximum. We recompute the pooling
+/// MaxPool routes each output gradient to the position of its maximum. We run the pooling again
 /// with its Indices output (flattened over C·H·W since the batch is 1; first maximum wins, as in
 /// PyTorch) and scatter-add: overlapping windows accumulate.
 pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     let node = step.node;
-    let x = b.forward(&node.input[0]);
-    let (xs, ys) = (b.shape(&x)?, b.shape(step.output())?);
+    let (xs, ys) = (b.shape(&node.input[0])?, b.shape(step.output())?);
     let (inputs, outputs): (usize, usize) = (xs[1..].iter().product(), ys[1..].iter().product());
     let mut attributes: Vec<_> = node.attribute.iter().filter(|a| a.name != "storage_order").cloned().collect();
     attributes.push(int("storage_order", 0));
-    let indices = b.op_n("MaxPool", &[&x], attributes, 2).remove(1);
+    // The indices depend on the image only: computed once per forward, in the precompute graph.
+    let indices = b.precompute.op_n("MaxPool", &[&node.input[0]], attributes, 2).remove(1);
+    let indices = b.save(indices, DatumType::I64, ys.clone());
 
     let flat_grad_shape = b.const_i64(&[-1, outputs as i64]);
     let g = b.op("Reshape", &[step.output_grad()?, &flat_grad_shape], vec![]);

@@ -17,7 +17,7 @@ use std::collections::HashSet;
 use super::classifier::Classifier;
 
 /// A tensor that can be explained.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Candidate {
     pub name: String,
     /// The op type of the node producing it.

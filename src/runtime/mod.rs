@@ -14,7 +14,7 @@ use crate::{Error, Result};
 type Plan = Arc<TypedSimplePlan>;
 
 /// One target layer: the tensor name and its activation shape `[C, H, W]`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Layer {
     pub name: String,
     pub shape: [usize; 3],

@@ -23,6 +23,9 @@ pub struct Args {
     /// Runs per stage; the median is reported
     #[arg(long, default_value_t = 20)]
     runs: usize,
+    /// `auto` or tensor names separated by commas, as for `explain`
+    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    layers: Vec<String>,
     /// Images in the folder run (the image repeated), processed in parallel on every core
     #[arg(long, default_value_t = 40)]
     folder_images: usize,
@@ -30,7 +33,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let clock = Instant::now();
-    let job = Job::prepare(&args.model, None, &["auto".into()], Settings::default())?;
+    let job = Job::prepare(&args.model, None, &args.layers, Settings::default())?;
     let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
     let explainer = &job.explainer;
     let layers: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();

@@ -1,0 +1,100 @@
+//! Messages between the page and the Web Worker that runs the network.
+//!
+//! The worker owns the model (parse, differentiate, forward, backward) and computes the raw map of
+//! every method for every layer; the page owns everything a slider changes (Eq. 9 scaling,
+//! upsampling, fusion, box, colours), so a slider never waits for the network.
+//!
+//! Messages travel as one postcard-encoded byte buffer each (transferred, not copied): compact for
+//! the float maps and the model bytes, and the same code is tested natively and in the browser.
+
+use serde::{Deserialize, Serialize};
+
+use crate::explain::Prediction;
+use crate::model::layers::Candidate;
+use crate::model::preprocess::Recipe;
+use crate::runtime::Layer;
+use crate::{Error, Result};
+
+/// Page → worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Request {
+    /// Parse and prepare a model; until it succeeds the previous model stays in use.
+    LoadModel {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        onnx: Vec<u8>,
+        /// Sidecar JSON, if the model has one.
+        sidecar: Option<String>,
+        /// Labels file text, one class per line.
+        labels: Option<String>,
+        /// Overrides the sidecar's preprocessing.
+        recipe: Option<Recipe>,
+    },
+    /// Explain other layers of the current model (re-plans, keeps the image).
+    SetLayers { layers: Vec<String> },
+    /// Run the network on an image and explain `class` (None: the top-1 class).
+    Explain {
+        #[serde(with = "serde_bytes")]
+        image: Vec<u8>,
+        class: Option<usize>,
+    },
+    /// Explain another class of the current image: the backward only.
+    Retarget { class: usize },
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Response {
+    /// What the worker is doing now, for the status line.
+    Status { text: String },
+    ModelReady(ModelInfo),
+    /// The top classes of a new image and the picture the model saw.
+    Prediction { top: Vec<Prediction>, seen: Picture, forward_ms: f64 },
+    /// The raw maps of one class for every layer.
+    Maps(ClassRawMaps),
+    /// A request failed; `request` says which kind, `message` why.
+    Failed { request: String, message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub name: String,
+    pub classes: usize,
+    /// Class names, one per class (numbered where the model has no labels).
+    pub labels: Vec<String>,
+    pub recipe: Recipe,
+    /// `[height, width]` of the model input.
+    pub input_size: [usize; 2],
+    /// Every explainable tensor, the automatic choice marked.
+    pub candidates: Vec<Candidate>,
+    /// The layers explained now.
+    pub layers: Vec<Layer>,
+    pub prepare_ms: f64,
+}
+
+/// An RGB picture, row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Picture {
+    pub width: u32,
+    pub height: u32,
+    #[serde(with = "serde_bytes")]
+    pub rgb: Vec<u8>,
+}
+
+/// `maps[layer][method]` in the order of [`crate::cam::Method::ALL`], each `[H, W]` row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClassRawMaps {
+    pub class: usize,
+    pub layers: Vec<Layer>,
+    pub maps: Vec<Vec<Vec<f32>>>,
+    pub backward_ms: f64,
+    pub cam_ms: f64,
+}
+
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    postcard::to_allocvec(message).expect("protocol messages always serialise")
+}
+
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T> {
+    postcard::from_bytes(bytes).map_err(|e| Error::Input(format!("malformed message between page and worker: {e}")))
+}
