@@ -45,6 +45,12 @@ pub struct Context<'a> {
     pub timings_ms: &'a [(&'a str, f64)],
 }
 
+/// Each layer's activation and gradient, `[C, H, W]`, for `--save-tensors`.
+pub struct Tensors<'a> {
+    pub activations: &'a [Array3<f32>],
+    pub gradients: &'a [ArrayView3<'a, f32>],
+}
+
 /// Box colour: white reads on every colormap.
 const BOX_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
 
@@ -52,7 +58,7 @@ const BOX_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
 pub fn class_files(
     ctx: &Context,
     maps: &ClassMaps,
-    tensors: Option<(&[Array3<f32>], &[ArrayView3<f32>])>,
+    tensors: Option<Tensors>,
 ) -> Result<Vec<OutputFile>> {
     let mut files = vec![OutputFile { path: "input.png".into(), bytes: png(ctx.seen)? }];
     // pictures[layer][method], then the fused row: each drawn once, for its file and the overview.
@@ -70,7 +76,7 @@ pub fn class_files(
             map_paths.insert(method.name(), path);
         }
         let mut entry = json!({ "name": layer.name, "shape": layer.shape, "maps": map_paths });
-        if let Some((activations, gradients)) = tensors {
+        if let Some(Tensors { activations, gradients }) = &tensors {
             let (a, g) = (format!("tensors/{stem}.activation.npy"), format!("tensors/{stem}.gradient.npy"));
             files.push(OutputFile { path: a.clone(), bytes: npy(&activations[index])? });
             files.push(OutputFile { path: g.clone(), bytes: npy(&gradients[index].to_owned())? });

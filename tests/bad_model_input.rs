@@ -13,7 +13,7 @@ use ndarray::{Array3, Array4};
 use prost::Message;
 
 fn load(bytes: &[u8]) -> Error {
-    Classifier::from_bytes(bytes).err().expect("refused")
+    Classifier::from_bytes(bytes).expect_err("refused")
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn a_class_out_of_range_is_refused() {
 #[test]
 fn a_zero_map_stays_zero_and_has_no_box() {
     let zeros = Array3::<f32>::zeros((4, 7, 7));
-    let maps = class_maps(0, &["l".into()], &[zeros.clone()], &[zeros.view()], &Settings::default(), (224, 224)).unwrap();
+    let maps = class_maps(0, &["l".into()], std::slice::from_ref(&zeros), &[zeros.view()], &Settings::default(), (224, 224)).unwrap();
     assert!(maps.fused[0].iter().all(|&v| v == 0.0));
     assert_eq!(maps.boxes[0], None);
 }

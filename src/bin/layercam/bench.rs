@@ -58,7 +58,7 @@ pub fn run(args: Args) -> Result<()> {
     let all_methods = Settings { methods: Method::ALL.to_vec(), ..Settings::default() };
     let size = (height, width);
 
-    let stages: Vec<(&str, Box<dyn Fn()>)> = vec![
+    let stages: Vec<Stage> = vec![
         ("decode + preprocess", Box::new(|| drop(decode()))),
         ("forward", Box::new(|| drop(explainer.forward(pre.input.view())))),
         ("backward, 1 class", Box::new(|| drop(explainer.backward(&forward, one)))),
@@ -102,6 +102,9 @@ pub fn run(args: Args) -> Result<()> {
     );
     Ok(())
 }
+
+/// A named piece of the pipeline to time.
+type Stage<'a> = (&'static str, Box<dyn Fn() + 'a>);
 
 fn median_ms(runs: usize, stage: &dyn Fn()) -> f64 {
     stage(); // warm-up: plans and caches

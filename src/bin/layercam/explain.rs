@@ -8,7 +8,7 @@ use layercam::cam::{Colormap, Method};
 use layercam::explain::{self, Settings, top_classes};
 use layercam::model::Model;
 use layercam::model::preprocess::{self, Preprocessed, Recipe};
-use layercam::report::{self, Context, OutputFile};
+use layercam::report::{self, Context, OutputFile, Tensors};
 use layercam::runtime::Explainer;
 use layercam::{Error, Result};
 use ndarray::{ArrayD, Axis, Ix4};
@@ -216,7 +216,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             settings: &job.settings,
             timings_ms: &timings,
         };
-        let tensors = job.save_tensors.then_some((forward.activations.as_slice(), per_layer.as_slice()));
+        let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });
         reports.push((class, report::class_files(&context, &maps, tensors)?));
     }
     Ok(reports)
