@@ -82,20 +82,30 @@ pub fn class_maps(
     settings: &Settings,
     size: (usize, usize),
 ) -> Result<ClassMaps> {
-    for ((name, activation), gradient) in layers.iter().zip(activations).zip(gradients) {
-        check_finite(name, "activation", activation.iter())?;
-        check_finite(name, "gradient", gradient.iter())?;
-    }
-    let raw: Vec<Vec<Array2<f32>>> = activations
-        .iter()
-        .zip(gradients)
-        .map(|(a, g)| settings.methods.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect())
-        .collect();
+    let raw = raw_maps(layers, activations, gradients, &settings.methods)?;
     let fused: Vec<Array2<f32>> = (0..settings.methods.len())
         .map(|m| fuse(raw.iter().map(|layer| layer[m].view()), settings.gamma, size))
         .collect();
     let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
     Ok(ClassMaps { class, raw, fused, boxes })
+}
+
+/// `raw[layer][method]` for one class, after checking the tensors hold numbers.
+pub fn raw_maps(
+    layers: &[String],
+    activations: &[Array3<f32>],
+    gradients: &[ArrayView3<f32>],
+    methods: &[Method],
+) -> Result<Vec<Vec<Array2<f32>>>> {
+    for ((name, activation), gradient) in layers.iter().zip(activations).zip(gradients) {
+        check_finite(name, "activation", activation.iter())?;
+        check_finite(name, "gradient", gradient.iter())?;
+    }
+    Ok(activations
+        .iter()
+        .zip(gradients)
+        .map(|(a, g)| methods.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect())
+        .collect())
 }
 
 /// Eq. 9 on every layer, upsampled to `size`, element-wise max.

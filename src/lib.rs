@@ -13,5 +13,6 @@ pub mod model;
 pub mod protocol;
 pub mod report;
 pub mod runtime;
+pub mod session;
 
 pub use error::{Error, Result};

@@ -1,0 +1,106 @@
+//! The worker protocol, natively: the same `Session` the page's Web Worker runs, fed with
+//! encoded requests and answering encoded responses.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use layercam::protocol::{self, Request, Response};
+use layercam::session::Session;
+
+fn now() -> Duration {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed()
+}
+
+/// Sends a request through the wire format, as the page does.
+fn send(session: &mut Session, request: Request) -> Vec<Response> {
+    let request: Request = protocol::decode(&protocol::encode(&request)).unwrap();
+    session.handle(request, now).iter().map(|r| protocol::decode(&protocol::encode(r)).unwrap()).collect()
+}
+
+fn load_default(session: &mut Session) -> Vec<Response> {
+    let read = |p: &str| std::fs::read(root().join(p)).unwrap();
+    send(session, Request::LoadModel {
+        name: "efficientnet_lite0.onnx".into(),
+        onnx: read("models/efficientnet_lite0.onnx"),
+        sidecar: Some(String::from_utf8(read("models/efficientnet_lite0.json")).unwrap()),
+        labels: Some(String::from_utf8(read("models/imagenet_classes.txt")).unwrap()),
+        recipe: None,
+    })
+}
+
+fn failure(responses: &[Response]) -> String {
+    match responses {
+        [Response::Failed { message, .. }] => message.clone(),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn load_explain_retarget() {
+    let mut session = Session::default();
+    let ready = load_default(&mut session);
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("model ready") };
+    assert_eq!((info.classes, info.labels[282].as_str()), (1000, "tiger cat"));
+    assert_eq!(info.layers.len(), 5);
+    assert_eq!(info.candidates.iter().filter(|c| c.auto).count(), 5);
+
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let responses = send(&mut session, Request::Explain { image, class: None });
+    let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
+    assert_eq!(top[0].label, "tiger cat");
+    assert_eq!((seen.width, seen.height, seen.rgb.len()), (224, 224, 224 * 224 * 3));
+    assert_eq!(maps.class, 282);
+    for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {
+        assert_eq!(per_method.len(), 4);
+        assert!(per_method.iter().all(|m| m.len() == layer.shape[1] * layer.shape[2]));
+    }
+
+    let retargeted = send(&mut session, Request::Retarget { class: 285 });
+    let [Response::Maps(other)] = retargeted.as_slice() else { panic!("maps") };
+    assert_eq!(other.class, 285);
+    assert_ne!(other.maps, maps.maps, "another class, other maps");
+}
+
+#[test]
+fn a_bad_model_is_refused_and_the_previous_one_stays() {
+    let mut session = Session::default();
+    load_default(&mut session);
+    let message = failure(&send(&mut session, Request::LoadModel {
+        name: "notes.onnx".into(),
+        onnx: b"not a model".to_vec(),
+        sidecar: None,
+        labels: None,
+        recipe: None,
+    }));
+    assert!(message.starts_with("not an ONNX model"), "{message}");
+    let image = std::fs::read(root().join("samples/coffee.png")).unwrap();
+    let responses = send(&mut session, Request::Explain { image, class: None });
+    assert!(matches!(&responses[0], Response::Prediction { top, .. } if top[0].label == "espresso"));
+}
+
+#[test]
+fn bad_images_and_requests_out_of_order_say_what_is_wrong() {
+    let mut session = Session::default();
+    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    assert_eq!(message, "invalid input: no model is loaded yet");
+    load_default(&mut session);
+    let message = failure(&send(&mut session, Request::Explain { image: b"\x89PNG broken".to_vec(), class: None }));
+    assert!(message.starts_with("the image cannot be decoded"), "{message}");
+    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    assert_eq!(message, "invalid input: no image has been explained yet");
+    let message = failure(&send(&mut session, Request::SetLayers { layers: vec!["nope".into()] }));
+    assert!(message.starts_with("unknown layer `nope`"), "{message}");
+}
+
+#[test]
+fn other_layers_replan_the_model() {
+    let mut session = Session::default();
+    load_default(&mut session);
+    let layers = vec!["blocks.2_out".to_string(), "head_act_out".to_string()];
+    let ready = send(&mut session, Request::SetLayers { layers });
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("ready") };
+    assert_eq!(info.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["blocks.2_out", "head_act_out"]);
+}
