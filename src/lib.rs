@@ -6,6 +6,7 @@
 //! [`cam`] (the CAM maths on the CPU, the reference for every other backend).
 
 pub mod cam;
+pub mod display;
 pub mod error;
 pub mod explain;
 pub mod grad;

@@ -62,9 +62,14 @@ pub fn class_files(
 ) -> Result<Vec<OutputFile>> {
     let mut files = vec![OutputFile { path: "input.png".into(), bytes: png(ctx.seen)? }];
     // pictures[layer][method], then the fused row: each drawn once, for its file and the overview.
-    let pictures: Vec<Vec<RgbImage>> =
-        maps.raw.iter().map(|layer| layer.iter().map(|raw| layer_picture(ctx, raw)).collect()).collect();
-    let fused_pictures: Vec<RgbImage> = (0..ctx.settings.methods.len()).map(|m| fused_picture(ctx, maps, m)).collect();
+    let pictures: Vec<Vec<RgbImage>> = maps
+        .raw
+        .iter()
+        .map(|layer| layer.iter().map(|raw| layer_picture(ctx.seen, raw, ctx.settings)).collect())
+        .collect();
+    let fused_pictures: Vec<RgbImage> = (0..ctx.settings.methods.len())
+        .map(|m| fused_picture(ctx.seen, &maps.fused[m], maps.boxes[m], ctx.settings))
+        .collect();
     let mut layers_json = vec![];
     for (index, layer) in ctx.layers.iter().enumerate() {
         let stem = file_stem(&layer.name);
@@ -129,20 +134,20 @@ fn summary(
     })
 }
 
-/// The fused map of method `m` over the input, with its box.
-pub fn fused_picture(ctx: &Context, maps: &ClassMaps, m: usize) -> RgbImage {
-    let mut picture = cam::overlay(ctx.seen, maps.fused[m].view(), ctx.settings.colormap, ctx.settings.opacity);
-    if let Some(bbox) = maps.boxes[m] {
+/// A fused map over the input, with its box.
+pub fn fused_picture(seen: &RgbImage, fused: &Array2<f32>, bbox: Option<[usize; 4]>, settings: &Settings) -> RgbImage {
+    let mut picture = cam::overlay(seen, fused.view(), settings.colormap, settings.opacity);
+    if let Some(bbox) = bbox {
         cam::draw_box(&mut picture, bbox, BOX_COLOUR);
     }
     picture
 }
 
 /// A layer's raw map as shown: normalised by its maximum, upsampled and overlaid on the input.
-pub fn layer_picture(ctx: &Context, raw: &Array2<f32>) -> RgbImage {
-    let (height, width) = (ctx.seen.height() as usize, ctx.seen.width() as usize);
+pub fn layer_picture(seen: &RgbImage, raw: &Array2<f32>, settings: &Settings) -> RgbImage {
+    let (height, width) = (seen.height() as usize, seen.width() as usize);
     let shown = cam::upsample_bilinear(cam::normalize_max(raw.view()).view(), height, width);
-    cam::overlay(ctx.seen, shown.view(), ctx.settings.colormap, ctx.settings.opacity)
+    cam::overlay(seen, shown.view(), settings.colormap, settings.opacity)
 }
 
 /// The grid of every picture: a row per method of the input, each layer (shallow to deep) and the

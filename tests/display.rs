@@ -1,0 +1,54 @@
+//! The page's maths from the worker's raw maps: the same fused maps and boxes as the CLI, and
+//! sliders that change the pictures without the network.
+use layercam::cam::Method;
+use layercam::display::{class_maps, show, value_at};
+use layercam::explain::Settings;
+use layercam::protocol::ClassRawMaps;
+use layercam::runtime::Layer;
+use ndarray::{Array2, array};
+
+/// Two layers, hand-made: a 2×2 and a 4×4 map per method.
+fn raw() -> ClassRawMaps {
+    let small: Vec<f32> = vec![0.0, 1.0, 2.0, 4.0];
+    let large: Vec<f32> = (0..16).map(|v| if v == 5 { 8.0 } else { 0.0 }).collect();
+    ClassRawMaps {
+        class: 3,
+        layers: vec![Layer { name: "a".into(), shape: [1, 2, 2] }, Layer { name: "b".into(), shape: [1, 4, 4] }],
+        maps: vec![vec![small; 4], vec![large; 4]],
+        backward_ms: 0.0,
+        cam_ms: 0.0,
+    }
+}
+
+#[test]
+fn the_fused_map_is_eq_9_over_the_selected_stages() {
+    let settings = Settings { methods: vec![Method::LayerCam, Method::GradCam], ..Settings::default() };
+    let maps = class_maps(&raw(), &settings, &[true, true], (8, 8));
+    let cli = layercam::explain::fuse([maps.raw[0][0].view(), maps.raw[1][0].view()].into_iter(), 2.0, (8, 8));
+    assert_eq!(maps.fused[0], cli);
+    assert_eq!(maps.raw[1][1].dim(), (4, 4));
+    // Only the second stage: its single peak is the whole box.
+    let only_b = class_maps(&raw(), &settings, &[false, true], (8, 8));
+    assert!(only_b.fused[0].iter().all(|v| *v >= 0.0) && only_b.boxes[0].is_some());
+    // No stage: nothing, no box, no NaN.
+    let none = class_maps(&raw(), &settings, &[false, false], (8, 8));
+    assert!(none.fused[0].iter().all(|v| *v == 0.0));
+    assert_eq!(none.boxes[0], None);
+}
+
+#[test]
+fn gamma_and_opacity_change_the_pictures() {
+    let seen = image::RgbImage::from_pixel(8, 8, image::Rgb([100, 100, 100]));
+    let base = show(&seen, &raw(), &Settings::default(), &[true, true]);
+    let steeper = show(&seen, &raw(), &Settings { gamma: 4.0, ..Settings::default() }, &[true, true]);
+    assert_ne!(base.fused[0], steeper.fused[0]);
+    let clear = show(&seen, &raw(), &Settings { opacity: 0.0, ..Settings::default() }, &[true, true]);
+    assert_eq!(clear.cells[0][0], seen, "opacity 0 shows the image itself");
+}
+
+#[test]
+fn hover_reads_the_map_under_the_cursor() {
+    let map: Array2<f32> = array![[0.0, 1.0], [2.0, 4.0]];
+    assert_eq!(value_at(&map, (224, 224), 200.0, 200.0), (4.0, 1.0));
+    assert_eq!(value_at(&map, (224, 224), 150.0, 10.0), (1.0, 0.25));
+}
