@@ -15,5 +15,7 @@ pub mod protocol;
 pub mod report;
 pub mod runtime;
 pub mod session;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use error::{Error, Result};

@@ -1,5 +1,6 @@
 //! The page's maths from the worker's raw maps: the same fused maps and boxes as the CLI, and
 //! sliders that change the pictures without the network.
+
 use layercam::cam::Method;
 use layercam::display::{class_maps, show, value_at};
 use layercam::explain::Settings;

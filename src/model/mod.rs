@@ -34,10 +34,12 @@ impl Model {
     /// Assembles a model from bytes already in memory (the page has no file system).
     pub fn from_parts(name: &str, onnx: &[u8], sidecar: Option<&Sidecar>, labels: Option<Labels>) -> Result<Model> {
         let classifier = Classifier::from_bytes(onnx)?;
+        // Names for another number of classes would be wrong names: number the classes instead.
+        let labels = labels.filter(|l| l.len() == classifier.classes).unwrap_or_else(|| Labels::parse(""));
         Ok(Model {
             name: name.to_string(),
             classifier,
-            labels: labels.unwrap_or_else(|| Labels::parse("")),
+            labels,
             recipe: sidecar.map_or(RECIPE_WITHOUT_SIDECAR, |s| s.preprocess),
             layers: sidecar.and_then(|s| s.layers.clone()),
         })

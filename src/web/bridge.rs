@@ -1,0 +1,74 @@
+//! The page's end of the worker: start it, send it requests, hand its responses to the page, and
+//! start a fresh one when it dies.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, Uint8Array};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
+
+use crate::protocol::{self, Request, Response};
+
+/// Trunk's loader for the worker bin; relative, as the page may be served from any path.
+const WORKER: &str = "./worker_loader.js";
+
+type Handler = Rc<dyn Fn(Response)>;
+
+thread_local! {
+    static WORKER_HANDLE: RefCell<Option<Worker>> = const { RefCell::new(None) };
+    static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
+}
+
+/// Starts the worker; every response goes to `handler`, and a worker that cannot start or dies
+/// becomes a `Failed { request: "panic" }` response.
+pub fn connect(handler: impl Fn(Response) + 'static) -> Result<(), String> {
+    HANDLER.with(|h| *h.borrow_mut() = Some(Rc::new(handler)));
+    spawn()
+}
+
+/// Replaces the worker by a fresh one (after a panic): the caller sends the model again.
+pub fn restart() -> Result<(), String> {
+    if let Some(old) = WORKER_HANDLE.with(|w| w.borrow_mut().take()) {
+        old.terminate();
+    }
+    spawn()
+}
+
+fn spawn() -> Result<(), String> {
+    let worker = Worker::new(WORKER).map_err(|e| format!("the worker cannot start: {e:?}"))?;
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
+        let bytes = Uint8Array::new(&event.data()).to_vec();
+        let response = protocol::decode(&bytes)
+            .unwrap_or_else(|err| Response::Failed { request: "read the message".into(), message: err.to_string() });
+        deliver(response);
+    });
+    let on_error = Closure::<dyn Fn(Event)>::new(|event: Event| {
+        let message = event.dyn_ref::<ErrorEvent>().map_or("the worker could not start".into(), |e| e.message());
+        deliver(Response::Failed { request: "panic".into(), message });
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    on_message.forget();
+    on_error.forget();
+    WORKER_HANDLE.with(|w| *w.borrow_mut() = Some(worker));
+    Ok(())
+}
+
+fn deliver(response: Response) {
+    // Cloned out first: the handler may send a request, which borrows the worker again.
+    if let Some(handler) = HANDLER.with(|h| h.borrow().clone()) {
+        handler(response);
+    }
+}
+
+pub fn send(request: &Request) {
+    let array = Uint8Array::from(protocol::encode(request).as_slice());
+    let sent = WORKER_HANDLE.with(|w| {
+        w.borrow().as_ref().map(|worker| worker.post_message_with_transfer(&array, &Array::of1(&array.buffer())))
+    });
+    if !matches!(sent, Some(Ok(()))) {
+        deliver(Response::Failed { request: "reach the worker".into(), message: "the worker is not running".into() });
+    }
+}
