@@ -6,3 +6,66 @@ step() { printf '\n==> %s\n' "$*"; }
 ensure_rust() {
     command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup first" >&2; exit 1; }
 }
+
+# apt_install PACKAGE...: Debian packages, with one `apt-get update` per run (a fresh machine has no lists).
+apt_install() {
+    [[ -n "${APT_UPDATED:-}" ]] || { apt-get update -qq; APT_UPDATED=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_wasm_target() {
+    rustup target list --installed | grep -qx wasm32-unknown-unknown && return
+    step "Installing the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+}
+
+# Trunk 0.22 needs a newer rustc than the machine's 1.95.
+TRUNK_VERSION=0.21.14
+ensure_trunk() {
+    [[ "$(trunk --version 2>/dev/null)" == "trunk $TRUNK_VERSION" ]] && return
+    step "Installing trunk $TRUNK_VERSION (about 8 min on 2 cores)"
+    cargo install --quiet --locked "trunk@$TRUNK_VERSION"
+}
+
+# The CLI must equal the wasm-bindgen crate of Cargo.lock exactly, or Trunk tries a download that fails.
+wasm_bindgen_version() {
+    awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+ensure_wasm_bindgen() {
+    local version
+    version=$(wasm_bindgen_version)
+    [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $version" ]] && return
+    step "Installing wasm-bindgen-cli $version (also wasm-bindgen-test-runner)"
+    # No --locked: its lockfile wants a webpki-roots version that crates.io lacks.
+    cargo install --quiet --force wasm-bindgen-cli --version "$version"
+}
+
+# web/package.json pins binaryen (wasm-opt) and playwright-core; `npm ci` only when the lockfile changed.
+ensure_node_deps() {
+    command -v npm >/dev/null || apt_install nodejs npm
+    [[ web/node_modules/.package-lock.json -nt web/package-lock.json ]] && return
+    step "Installing web/package.json (npm ci)"
+    (cd web && npm ci --silent --no-audit --no-fund)
+}
+
+# wasm-opt 132 from npm: Debian's binaryen (108) emits a .wasm that dies at load (WebAssembly.Table.set).
+ensure_wasm_opt() {
+    ensure_node_deps
+    case ":$PATH:" in *":$PWD/web/node_modules/.bin:"*) ;; *) export PATH="$PWD/web/node_modules/.bin:$PATH" ;; esac
+}
+
+# Debian's Chromium and its matching ChromeDriver, for the page tests and wasm-bindgen-test.
+ensure_chromium() {
+    [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] && return
+    step "Installing chromium and chromium-driver"
+    apt_install chromium chromium-driver
+}
+
+# Everything `trunk build` needs (scripts/build-web.sh, scripts/serve.sh).
+ensure_web_tools() {
+    ensure_rust
+    ensure_wasm_target
+    ensure_trunk
+    ensure_wasm_bindgen
+    ensure_wasm_opt
+}

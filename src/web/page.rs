@@ -65,6 +65,8 @@ struct Timings {
     page_cam: f64,
     /// From the request that started it to the full grid on screen.
     to_grid: f64,
+    /// Forward passes run so far: sliders must not add any.
+    forwards: u32,
 }
 
 /// One picture of the grid: a layer's map, or the fused map (`layer: None`), for one method.
@@ -185,7 +187,10 @@ fn on_response(state: State, response: Response) {
             state.raw.set(None);
             state.seen.set(Some(Arc::new(display::seen_image(&seen))));
             state.top.set(top);
-            state.timings.update(|t| t.forward = forward_ms);
+            state.timings.update(|t| {
+                t.forward = forward_ms;
+                t.forwards += 1;
+            });
         }
         Response::Maps(raw) => {
             memory(|m| m.class = Some(raw.class));
@@ -718,10 +723,14 @@ fn MapCell(state: State, cell: Cell) -> impl IntoView {
         state.hover.set(text.unwrap_or_default());
     };
     let label = Signal::derive(move || describe().unwrap_or_default());
+    let id = match cell.layer {
+        Some(l) => format!("cell-{l}-{}", cell.method),
+        None => format!("fused-{}", cell.method),
+    };
     view! {
         <button class="cell" on:click=move |_| state.enlarged.set(Some(cell)) on:mousemove=on_move
                 title=move || format!("{} — click to enlarge", label.get())>
-            <Picture picture label=label.get_untracked() id=String::new()/>
+            <Picture picture label=label.get_untracked() id/>
         </button>
     }
 }
@@ -835,6 +844,7 @@ fn Details(state: State) -> impl IntoView {
                 {row("raw maps (worker)", ms(|t| t.worker_cam))}
                 {row("fusion and overlays (page)", ms(|t| t.page_cam))}
                 {row("request to full grid", ms(|t| t.to_grid))}
+                <tr><th scope="row">"forward passes run"</th><td id="forward-count">{move || state.timings.get().forwards}</td></tr>
             </table>
         </details>
     }

@@ -1,0 +1,93 @@
+//! What the page's Web Worker does, run in Chromium by wasm-bindgen-test: read an ONNX classifier
+//! from bytes with tract, differentiate and run it, and the CAM maths on a hand-made tensor.
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web_worker_protocol`
+//! (scripts/test.sh). Natively this file compiles to an empty test binary.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use common::net::*;
+use layercam::cam;
+use layercam::model::classifier::Classifier;
+use ndarray::array;
+use prost::Message;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn a_classifier_from_bytes_explains_in_the_browser() {
+    // x [1, 2, 5, 5] → Conv 3×3 → Relu → 3 logits: what the worker receives is the encoded file.
+    let mut net = Net::new(&[1, 2, 5, 5]);
+    let w = net.weight(&[3, 2, 3, 3]);
+    let conv = net.node("Conv", &["x", &w], vec![ints("pads", &[1, 1, 1, 1])]);
+    let relu = net.node("Relu", &[&conv], vec![]);
+    let logits = net.logits_from(&relu);
+    let classifier = Classifier::from_bytes(&net.proto(&logits).encode_to_vec()).expect("a valid ONNX file");
+    assert_eq!(classifier.classes, 3);
+
+    // Forward and backward with tract in the browser, checked against finite differences.
+    let x = input_avoiding(&[1, 2, 5, 5], &[], 0.0, 1.0);
+    let worst = check_against_finite_differences(&classifier, &x, 1e-2);
+    assert!(worst < 2e-3, "worst relative error {worst}");
+}
+
+#[wasm_bindgen_test]
+fn garbage_bytes_are_refused_not_a_panic() {
+    assert!(Classifier::from_bytes(b"not an onnx file").is_err());
+}
+
+#[wasm_bindgen_test]
+fn layercam_on_a_hand_made_tensor() {
+    // Two channels over 1×2: left 1·1 + 2·0 = 1, right 1·0 + 2·1 = 2 (negative gradients dropped).
+    let activation = array![[[1.0, 1.0]], [[2.0, 2.0]]];
+    let gradient = array![[[1.0, -1.0]], [[-0.5, 1.0]]];
+    assert_eq!(cam::layercam(activation.view(), gradient.view()), array![[1.0, 2.0]]);
+}
+
+/// The page's conversation with its worker, in the browser: encoded requests into a `Session`,
+/// encoded responses out, with the worker's clock (`performance.now()`, as std's clock panics here).
+#[wasm_bindgen_test]
+fn the_worker_session_answers_encoded_requests() {
+    use layercam::protocol::{self, Request, Response};
+    use layercam::session::Session;
+
+    fn now() -> std::time::Duration {
+        let ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+        std::time::Duration::from_secs_f64(ms / 1e3)
+    }
+    let send = |session: &mut Session, request: &Request| -> Vec<Response> {
+        let request = protocol::decode(&protocol::encode(request)).expect("requests decode");
+        let responses = session.handle(request, now);
+        responses.iter().map(|r| protocol::decode(&protocol::encode(r)).expect("responses decode")).collect()
+    };
+
+    // A tiny classifier over a 1×3×8×8 "photo": Conv → Relu → 3 logits.
+    let mut net = Net::new(&[1, 3, 8, 8]);
+    let w = net.weight(&[4, 3, 3, 3]);
+    let conv = net.node("Conv", &["x", &w], vec![ints("pads", &[1, 1, 1, 1])]);
+    let relu = net.node("Relu", &[&conv], vec![]);
+    let logits = net.logits_from(&relu);
+    let onnx = net.proto(&logits).encode_to_vec();
+    let mut session = Session::default();
+    let load = Request::LoadModel { name: "tiny.onnx".into(), onnx, sidecar: None, labels: None, recipe: None };
+    let ready = send(&mut session, &load);
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("{ready:?}") };
+    assert_eq!((info.classes, info.labels[2].as_str()), (3, "class 2"));
+
+    // A 16×16 PNG made here, explained: the prediction, then one raw map per method and layer.
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 16) as u8, (y * 16) as u8, 128]))
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let explained = send(&mut session, &Request::Explain { image: png.into_inner(), class: Some(1) });
+    let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = explained.as_slice() else { panic!("{explained:?}") };
+    assert_eq!(top.len(), 3);
+    assert_eq!((seen.width, seen.height), (8, 8));
+    assert_eq!(maps.class, 1);
+    assert!(maps.maps.iter().all(|layer| layer.len() == 4));
+
+    // Garbage is answered with a message, not a dead worker.
+    let refused = send(&mut session, &Request::Explain { image: b"garbage".to_vec(), class: None });
+    assert!(matches!(refused.as_slice(), [Response::Failed { message, .. }] if message.contains("cannot be decoded")));
+}
