@@ -11,7 +11,7 @@ use layercam::Result;
 use ndarray::Axis;
 use rayon::prelude::*;
 
-use crate::DEFAULT_MODEL;
+use crate::cli::DEFAULT_MODEL;
 use crate::explain::{Job, Source, explain_files};
 
 #[derive(clap::Args)]

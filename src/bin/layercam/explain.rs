@@ -14,7 +14,7 @@ use layercam::{Error, Result};
 use ndarray::{ArrayD, Axis, Ix4};
 use rayon::prelude::*;
 
-use crate::DEFAULT_MODEL;
+use crate::cli::DEFAULT_MODEL;
 
 /// Image file extensions a folder run picks up.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
