@@ -65,3 +65,9 @@ fn auto_pad_same_upper_and_lower() {
 fn auto_pad_valid_1x1() {
     assert!(conv_case(3, 4, 5, 1, 1, vec![string("auto_pad", "VALID")]) < TOLERANCE);
 }
+
+#[test]
+fn padding_wider_than_the_kernel_uses_the_transposed_form() {
+    // A 1×1 kernel with padding 1: the stride-1 form would need negative padding.
+    assert!(conv_case(2, 5, 3, 1, 1, vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 1, 1])]) < TOLERANCE);
+}

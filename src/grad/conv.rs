@@ -2,10 +2,10 @@
 //! weights, strides, dilations, groups and padding; `output_padding` restores the input size that
 //! the forward's floor division lost.
 //!
-//! With stride 1 (the 1×1 and depthwise convolutions that hold most of a modern network's work)
-//! the transposed convolution is also a plain convolution with the kernel flipped in space and its
-//! input/output channels swapped within each group, padded by (k−1)·d − p. We emit that form
-//! there: tract's Conv is far better optimised than its ConvTranspose.
+//! The transposed convolution is also a plain stride-1 convolution with the kernel flipped in space
+//! and its input/output channels swapped within each group, over the gradient with s − 1 zeros
+//! stuffed after each value, padded by (k−1)·d − p. We emit that form wherever the padding allows:
+//! tract's Conv is far better optimised than its ConvTranspose.
 
 use super::builder::{Attributes, Builder, int, ints};
 use super::Step;
@@ -27,26 +27,29 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
     let g = step.output_grad()?.to_string();
     let w = b.forward(w);
 
-    // Padding of the equivalent stride-1 convolution; negative where the forward cropped more than
-    // the kernel reaches, which only the transposed form can express.
+    // What the floor division of the forward's output size dropped at the end of each axis.
+    let mut output_padding = vec![];
+    for i in 0..spatial {
+        let reached = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - begin[i] - end[i];
+        let missing = xs[2 + i] as i64 - reached;
+        if missing < 0 || missing >= strides[i].max(dilations[i]) {
+            return Err(step.unsupported(format!("cannot invert its output size on axis {}", 2 + i)));
+        }
+        output_padding.push(missing);
+    }
+    // The same gradient as a stride-1 convolution over g with s − 1 zeros after every value
+    // (`stuff_zeros` leaves them after the last value too, hence the − (s − 1)). Negative padding
+    // (the forward cropped more than the kernel reaches) only the transposed form can express.
     let full_pads: Vec<i64> = (0..spatial)
         .map(|i| extent(i) - 1 - begin[i])
-        .chain((0..spatial).map(|i| extent(i) - 1 - end[i]))
+        .chain((0..spatial).map(|i| extent(i) - 1 - end[i] + output_padding[i] - (strides[i] - 1)))
         .collect();
-    let dx = if strides.iter().all(|&s| s == 1) && full_pads.iter().all(|&p| p >= 0) {
+    let dx = if full_pads.iter().all(|&p| p >= 0) {
+        let stuffed = stuff_zeros(b, &g, &ys, &strides);
         let flipped = flip_kernel(b, &w, &ws, group);
         let attributes = vec![int("group", group), ints("dilations", &dilations), ints("pads", &full_pads)];
-        b.op("Conv", &[&g, &flipped], attributes)
+        b.op("Conv", &[&stuffed, &flipped], attributes)
     } else {
-        let mut output_padding = vec![];
-        for i in 0..spatial {
-            let reached = (ys[2 + i] as i64 - 1) * strides[i] + extent(i) - begin[i] - end[i];
-            let missing = xs[2 + i] as i64 - reached;
-            if missing < 0 || missing >= strides[i].max(dilations[i]) {
-                return Err(step.unsupported(format!("cannot invert its output size on axis {}", 2 + i)));
-            }
-            output_padding.push(missing);
-        }
         let attributes = vec![
             int("group", group),
             ints("strides", &strides),
@@ -58,6 +61,29 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
         b.op("ConvTranspose", &[&g, &w], attributes)
     };
     Ok(with_first(dx, node.input.len()))
+}
+
+/// g `[K, C, d1, d2, …]` → `[K, C, d1·s1, d2·s2, …]`, each value followed by s − 1 zeros per axis:
+/// a reshape to `[K, C, d1, 1, d2, 1, …]`, zero padding of the unit axes, a reshape back.
+fn stuff_zeros(b: &mut Builder, g: &str, ys: &[usize], strides: &[i64]) -> String {
+    if strides.iter().all(|&s| s == 1) {
+        return g.to_string();
+    }
+    let channels = ys[1] as i64;
+    let dims: Vec<i64> = ys[2..].iter().map(|&d| d as i64).collect();
+    let split: Vec<i64> = [-1, channels].into_iter().chain(dims.iter().flat_map(|&d| [d, 1])).collect();
+    let split = b.const_i64(&split);
+    let spread = b.op("Reshape", &[g, &split], vec![]);
+    let rank = 2 + 2 * dims.len();
+    let mut pads = vec![0; 2 * rank];
+    for (i, &s) in strides.iter().enumerate() {
+        pads[rank + 3 + 2 * i] = s - 1; // the end of unit axis i
+    }
+    let pads = b.const_i64(&pads);
+    let padded = b.op("Pad", &[&spread, &pads], vec![]);
+    let merged: Vec<i64> = [-1, channels].into_iter().chain(dims.iter().zip(strides).map(|(&d, &s)| d * s)).collect();
+    let merged = b.const_i64(&merged);
+    b.op("Reshape", &[&padded, &merged], vec![])
 }
 
 /// W `[C_out, C_in/G, k…]` → `[C_in, C_out/G, k…]` flipped along every spatial axis. Built from
