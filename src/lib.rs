@@ -11,6 +11,7 @@ pub mod error;
 pub mod explain;
 pub mod grad;
 pub mod model;
+mod names;
 pub mod protocol;
 pub mod report;
 pub mod runtime;

@@ -91,6 +91,19 @@ pub struct ClassRawMaps {
     pub cam_ms: f64,
 }
 
+impl Request {
+    /// What the request asks, for messages ("Could not {what}: …"), and what the worker is doing
+    /// meanwhile, for the status line.
+    pub fn describe(&self) -> (&'static str, &'static str) {
+        match self {
+            Request::LoadModel { .. } => ("load the model", "Preparing the model: parsing it and writing its backward graph…"),
+            Request::SetLayers { .. } => ("change the layers", "Preparing the new layers…"),
+            Request::Explain { .. } => ("explain the image", "Running the network forward and backward…"),
+            Request::Retarget { .. } => ("explain the class", "Running the backward pass for the new class…"),
+        }
+    }
+}
+
 pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
     postcard::to_allocvec(message).expect("protocol messages always serialise")
 }

@@ -38,7 +38,7 @@ struct Prepared {
 impl Session {
     /// Answers one request; a failure becomes a `Failed` response and leaves the session as it was.
     pub fn handle(&mut self, request: Request, now: Clock) -> Vec<Response> {
-        let kind = request_kind(&request);
+        let (kind, _) = request.describe();
         match self.dispatch(request, now) {
             Ok(responses) => responses,
             Err(err) => vec![Response::Failed { request: kind.into(), message: err.to_string() }],
@@ -131,15 +131,6 @@ impl Session {
         let raw = raw_maps(&names, &forward.activations, &per_layer, &Method::ALL)?;
         let maps = raw.into_iter().map(|layer| layer.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect();
         Ok(ClassRawMaps { class, layers: explainer.layers.clone(), maps, backward_ms, cam_ms: ms(now() - started) })
-    }
-}
-
-fn request_kind(request: &Request) -> &'static str {
-    match request {
-        Request::LoadModel { .. } => "load the model",
-        Request::SetLayers { .. } => "change the layers",
-        Request::Explain { .. } => "explain the image",
-        Request::Retarget { .. } => "explain the class",
     }
 }
 

@@ -4,8 +4,6 @@ use image::{Rgb, RgbImage};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
 
-use super::parse_name;
-
 /// How a value in [0, 1] becomes a colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "&'static str", try_from = "String")]
@@ -47,34 +45,7 @@ impl Colormap {
     }
 }
 
-impl std::str::FromStr for Colormap {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> crate::Result<Self> {
-        parse_name(s, &Colormap::ALL, Colormap::name, "colormap")
-    }
-}
-
-impl std::fmt::Display for Colormap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-// serde goes through `name` and `FromStr`, so the names live in one place only.
-impl From<Colormap> for &'static str {
-    fn from(colormap: Colormap) -> Self {
-        colormap.name()
-    }
-}
-
-impl TryFrom<String> for Colormap {
-    type Error = crate::Error;
-
-    fn try_from(s: String) -> crate::Result<Self> {
-        s.parse()
-    }
-}
+crate::names::named!(Colormap, "colormap");
 
 /// MATLAB's jet, which OpenCV's COLORMAP_JET tabulates: each channel a trapezoid of height 1 and
 /// slopes ±4, centred at 3/4 (red), 1/2 (green) and 1/4 (blue); both ends at half intensity.

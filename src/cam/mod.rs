@@ -56,34 +56,7 @@ impl Method {
     }
 }
 
-impl std::str::FromStr for Method {
-    type Err = crate::Error;
-
-    fn from_str(s: &str) -> crate::Result<Self> {
-        parse_name(s, &Method::ALL, Method::name, "method")
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-// serde goes through `name` and `FromStr`, so the names live in one place only.
-impl From<Method> for &'static str {
-    fn from(method: Method) -> Self {
-        method.name()
-    }
-}
-
-impl TryFrom<String> for Method {
-    type Error = crate::Error;
-
-    fn try_from(s: String) -> crate::Result<Self> {
-        s.parse()
-    }
-}
+crate::names::named!(Method, "method");
 
 /// The raw (unnormalised, layer-resolution) map of `method` for one layer.
 ///
@@ -178,18 +151,3 @@ fn pairwise_sum(values: &[f32]) -> f32 {
     }
 }
 
-/// Parses one of the fixed `names` of an enum; the error lists them all so the user can pick.
-fn parse_name<T: Copy>(
-    s: &str,
-    all: &[T],
-    name: fn(&T) -> &'static str,
-    what: &str,
-) -> crate::Result<T> {
-    all.iter().copied().find(|v| name(v) == s).ok_or_else(|| {
-        let valid: Vec<&str> = all.iter().map(name).collect();
-        crate::Error::Input(format!(
-            "unknown {what} `{s}`; valid {what}s are: {}",
-            valid.join(", ")
-        ))
-    })
-}

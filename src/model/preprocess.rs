@@ -7,10 +7,8 @@
 //! the values, by up to 5 grey levels, on the reference photos, where the port reproduces PyTorch's
 //! input tensors exactly.
 
-use std::fmt;
 use std::io::Cursor;
 use std::ops::Range;
-use std::str::FromStr;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader, Limits, Rgb, RgbImage};
 use ndarray::{Array4, ArrayView4};
@@ -138,28 +136,7 @@ impl Recipe {
     }
 }
 
-impl fmt::Display for Recipe {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Recipe {
-    type Err = Error;
-
-    fn from_str(name: &str) -> Result<Recipe> {
-        Recipe::ALL
-            .into_iter()
-            .find(|recipe| recipe.name() == name)
-            .ok_or_else(|| {
-                let valid: Vec<&str> = Recipe::ALL.iter().map(|recipe| recipe.name()).collect();
-                Error::Input(format!(
-                    "unknown preprocessing recipe `{name}`; valid recipes are: {}",
-                    valid.join(", ")
-                ))
-            })
-    }
-}
+crate::names::named!(Recipe, "preprocessing recipe");
 
 /// The classifier's input and the picture it was made from.
 #[derive(Clone, Debug)]

@@ -168,6 +168,7 @@ fn on_response(state: State, response: Response) {
             memory(|m| {
                 if let Some(model) = m.pending_model.take() {
                     m.model = Some(model);
+                    m.class = None; // another model, other classes: start from its top-1
                 }
                 m.layers = Some(info.layers.iter().map(|l| l.name.clone()).collect());
             });

@@ -23,7 +23,7 @@ pub fn start() {
         let bytes = Uint8Array::new(&event.data()).to_vec();
         let responses = match protocol::decode::<Request>(&bytes) {
             Ok(request) => {
-                post(&Response::Status { text: doing(&request).into() });
+                post(&Response::Status { text: request.describe().1.into() });
                 session.borrow_mut().handle(request, now)
             }
             Err(err) => vec![Response::Failed { request: "read the message".into(), message: err.to_string() }],
@@ -32,16 +32,6 @@ pub fn start() {
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the handler lives as long as the worker
-}
-
-/// The status line while a request runs.
-fn doing(request: &Request) -> &'static str {
-    match request {
-        Request::LoadModel { .. } => "Preparing the model: parsing it and writing its backward graph…",
-        Request::SetLayers { .. } => "Preparing the new layers…",
-        Request::Explain { .. } => "Running the network forward and backward…",
-        Request::Retarget { .. } => "Running the backward pass for the new class…",
-    }
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
