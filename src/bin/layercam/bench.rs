@@ -45,8 +45,9 @@ pub fn run(args: Args) -> Result<()> {
     println!("{:<48} {:>10}", "stage", "ms");
     println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);
 
+    preprocess::decode_image(&bytes)?; // a bad --image is an error here, not a panic in a stage
     let decode = || {
-        let image = preprocess::decode_image(&bytes).expect("the bench image decodes");
+        let image = preprocess::decode_image(&bytes).expect("decoded once above");
         preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)
     };
     let pre = decode();
