@@ -45,6 +45,8 @@ pub enum Request {
 /// Worker → page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Response {
+    /// The worker has started and listens: messages posted before this would be lost.
+    Ready,
     /// What the worker is doing now, for the status line.
     Status { text: String },
     ModelReady(ModelInfo),

@@ -19,6 +19,8 @@ type Handler = Rc<dyn Fn(Response)>;
 thread_local! {
     static WORKER_HANDLE: RefCell<Option<Worker>> = const { RefCell::new(None) };
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
+    /// Requests sent before the worker said `Ready` (it would drop them), in order.
+    static WAITING: RefCell<Option<Vec<Request>>> = const { RefCell::new(Some(Vec::new())) };
 }
 
 /// Starts the worker; every response goes to `handler`, and a worker that cannot start or dies
@@ -37,6 +39,7 @@ pub fn restart() -> Result<(), String> {
 }
 
 fn spawn() -> Result<(), String> {
+    WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
     let worker = Worker::new(WORKER).map_err(|e| format!("the worker cannot start: {e:?}"))?;
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
         let bytes = Uint8Array::new(&event.data()).to_vec();
@@ -57,6 +60,12 @@ fn spawn() -> Result<(), String> {
 }
 
 fn deliver(response: Response) {
+    if response == Response::Ready {
+        for request in WAITING.with(|w| w.borrow_mut().take()).unwrap_or_default() {
+            post(&request);
+        }
+        return;
+    }
     // Cloned out first: the handler may send a request, which borrows the worker again.
     if let Some(handler) = HANDLER.with(|h| h.borrow().clone()) {
         handler(response);
@@ -64,6 +73,13 @@ fn deliver(response: Response) {
 }
 
 pub fn send(request: &Request) {
+    let queued = WAITING.with(|w| w.borrow_mut().as_mut().map(|queue| queue.push(request.clone())).is_some());
+    if !queued {
+        post(request);
+    }
+}
+
+fn post(request: &Request) {
     let array = Uint8Array::from(protocol::encode(request).as_slice());
     let sent = WORKER_HANDLE.with(|w| {
         w.borrow().as_ref().map(|worker| worker.post_message_with_transfer(&array, &Array::of1(&array.buffer())))

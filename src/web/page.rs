@@ -163,6 +163,7 @@ impl State {
 /// The worker's answers.
 fn on_response(state: State, response: Response) {
     match response {
+        Response::Ready => {} // the bridge's business
         Response::Status { text } => state.status.set(text),
         Response::ModelReady(info) => {
             memory(|m| {

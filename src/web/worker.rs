@@ -32,6 +32,7 @@ pub fn start() {
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the handler lives as long as the worker
+    post(&Response::Ready);
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {
