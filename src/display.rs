@@ -2,15 +2,18 @@
 //! Only this runs when a slider moves (γ, opacity, threshold, colormap, fusion set); it never
 //! touches the network.
 
-use image::RgbImage;
+use image::{Rgb, RgbImage};
 use ndarray::Array2;
 
 use crate::cam::{self, Method};
 use crate::explain::{ClassMaps, Settings, fuse};
 use crate::protocol::{ClassRawMaps, Picture};
-use crate::report;
 
-/// What the page shows for one class.
+/// Box colour: white reads on every colormap.
+const BOX_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
+
+/// Every picture of one class, as the page shows it and the CLI writes it; drawn on the CPU
+/// ([`draw`], [`show`]) or on the GPU ([`crate::gpu::Gpu`]).
 pub struct Shown {
     pub maps: ClassMaps,
     /// `cells[layer][method]`, for the methods in `settings.methods`.
@@ -23,20 +26,25 @@ pub fn seen_image(picture: &Picture) -> RgbImage {
     RgbImage::from_raw(picture.width, picture.height, picture.rgb.clone()).expect("the worker sends width × height × 3 bytes")
 }
 
-/// `raw.maps[layer][method]` (all methods, in `Method::ALL` order) as arrays, for the chosen methods.
-pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size: (usize, usize)) -> ClassMaps {
+/// `raw.maps[layer][method]` (all methods, in `Method::ALL` order) as arrays, for `methods`.
+pub fn chosen_maps(raw: &ClassRawMaps, methods: &[Method]) -> Vec<Vec<Array2<f32>>> {
     let chosen: Vec<usize> =
-        settings.methods.iter().map(|m| Method::ALL.iter().position(|a| a == m).expect("a known method")).collect();
-    let arrays: Vec<Vec<Array2<f32>>> = raw
-        .layers
+        methods.iter().map(|m| Method::ALL.iter().position(|a| a == m).expect("a known method")).collect();
+    raw.layers
         .iter()
         .zip(&raw.maps)
         .map(|(layer, per_method)| {
             let [_, h, w] = layer.shape;
             chosen.iter().map(|&m| Array2::from_shape_vec((h, w), per_method[m].clone()).expect("h × w values")).collect()
         })
-        .collect();
-    let fused: Vec<Array2<f32>> = (0..chosen.len())
+        .collect()
+}
+
+/// The chosen methods' raw maps, fused over the stages where `fusion` is true, with boxes.
+pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size: (usize, usize)) -> ClassMaps {
+    let chosen = settings.methods.len();
+    let arrays = chosen_maps(raw, &settings.methods);
+    let fused: Vec<Array2<f32>> = (0..chosen)
         .map(|m| {
             let included: Vec<_> = arrays.iter().zip(fusion).filter(|(_, on)| **on).map(|(layer, _)| layer[m].view()).collect();
             match included.is_empty() {
@@ -49,15 +57,37 @@ pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size
     ClassMaps { class: raw.class, raw: arrays, fused, boxes }
 }
 
-/// Every picture of the grid and the fused column.
+/// Every picture of the grid and the fused column, on the CPU.
 pub fn show(seen: &RgbImage, raw: &ClassRawMaps, settings: &Settings, fusion: &[bool]) -> Shown {
     let size = (seen.height() as usize, seen.width() as usize);
-    let maps = class_maps(raw, settings, fusion, size);
-    let cells = maps.raw.iter().map(|layer| layer.iter().map(|m| report::layer_picture(seen, m, settings)).collect()).collect();
-    let fused = (0..settings.methods.len())
-        .map(|m| report::fused_picture(seen, &maps.fused[m], maps.boxes[m], settings))
+    draw(seen, class_maps(raw, settings, fusion, size), settings)
+}
+
+/// The pictures of `maps` on the CPU: each layer's map over the image, and each fused map with its box.
+pub fn draw(seen: &RgbImage, maps: ClassMaps, settings: &Settings) -> Shown {
+    let cells = maps.raw.iter().map(|layer| layer.iter().map(|m| layer_picture(seen, m, settings)).collect()).collect();
+    let fused = maps
+        .fused
+        .iter()
+        .zip(&maps.boxes)
+        .map(|(fused, &bbox)| with_box(cam::overlay(seen, fused.view(), settings.colormap, settings.opacity), bbox))
         .collect();
     Shown { maps, cells, fused }
+}
+
+/// A layer's raw map as shown: normalised by its maximum, upsampled and overlaid on the input.
+pub fn layer_picture(seen: &RgbImage, raw: &Array2<f32>, settings: &Settings) -> RgbImage {
+    let (height, width) = (seen.height() as usize, seen.width() as usize);
+    let shown = cam::upsample_bilinear(cam::normalize_max(raw.view()).view(), height, width);
+    cam::overlay(seen, shown.view(), settings.colormap, settings.opacity)
+}
+
+/// A fused map's picture with its box outlined, if it has one.
+pub fn with_box(mut picture: RgbImage, bbox: Option<[usize; 4]>) -> RgbImage {
+    if let Some(bbox) = bbox {
+        cam::draw_box(&mut picture, bbox, BOX_COLOUR);
+    }
+    picture
 }
 
 /// RGBA bytes for a canvas `ImageData`.

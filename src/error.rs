@@ -33,6 +33,9 @@ pub enum Error {
     #[error("invalid input: {0}")]
     Input(String),
 
+    #[error("the GPU path failed: {0}")]
+    Gpu(String),
+
     #[error("the inference engine failed: {0}")]
     Runtime(String),
 }

@@ -97,10 +97,7 @@ pub fn raw_maps(
     gradients: &[ArrayView3<f32>],
     methods: &[Method],
 ) -> Result<Vec<Vec<Array2<f32>>>> {
-    for ((name, activation), gradient) in layers.iter().zip(activations).zip(gradients) {
-        check_finite(name, "activation", activation.iter())?;
-        check_finite(name, "gradient", gradient.iter())?;
-    }
+    check_tensors(layers, activations, gradients)?;
     Ok(activations
         .iter()
         .zip(gradients)
@@ -115,7 +112,16 @@ pub fn fuse<'a>(maps: impl Iterator<Item = ArrayView2<'a, f32>>, gamma: f32, (h,
     cam::fuse_max(&views)
 }
 
-/// A NaN would silently blank a map; say where it came from instead.
+/// Every activation and gradient holds numbers: a NaN would silently blank a map.
+pub fn check_tensors(layers: &[String], activations: &[Array3<f32>], gradients: &[ArrayView3<f32>]) -> Result<()> {
+    for ((name, activation), gradient) in layers.iter().zip(activations).zip(gradients) {
+        check_finite(name, "activation", activation.iter())?;
+        check_finite(name, "gradient", gradient.iter())?;
+    }
+    Ok(())
+}
+
+/// Says where a NaN came from.
 fn check_finite<'a>(layer: &str, what: &str, mut values: impl Iterator<Item = &'a f32>) -> Result<()> {
     if values.any(|v| !v.is_finite()) {
         return Err(Error::Input(format!("the {what} of layer `{layer}` contains NaN or infinite values")));

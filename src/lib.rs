@@ -3,12 +3,14 @@
 //! The modules follow the data:
 //! [`model`] (load the ONNX file, its sidecar, preprocess the image) →
 //! [`grad`] (differentiate the ONNX graph) → [`runtime`] (run forward and backward with tract) →
-//! [`cam`] (the CAM maths on the CPU, the reference for every other backend).
+//! [`cam`] (the CAM maths on the CPU, the reference for every other backend) → [`gpu`] (the same
+//! maths in WGSL) → [`display`] and [`report`] (pictures and files) → `web` (the page).
 
 pub mod cam;
 pub mod display;
 pub mod error;
 pub mod explain;
+pub mod gpu;
 pub mod grad;
 pub mod model;
 mod names;

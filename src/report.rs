@@ -15,13 +15,13 @@
 
 use std::collections::BTreeMap;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
-use image::{Rgb, RgbImage};
-use ndarray::{Array, Array2, Array3, ArrayView3, Dimension};
+use image::RgbImage;
+use ndarray::{Array, Array3, ArrayView3, Dimension};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 
-use crate::cam;
-use crate::explain::{ClassMaps, Prediction, Settings};
+use crate::display::Shown;
+use crate::explain::{Prediction, Settings};
 use crate::runtime::Layer;
 use crate::{Error, Result};
 
@@ -51,25 +51,11 @@ pub struct Tensors<'a> {
     pub gradients: &'a [ArrayView3<'a, f32>],
 }
 
-/// Box colour: white reads on every colormap.
-const BOX_COLOUR: Rgb<u8> = Rgb([255, 255, 255]);
-
-/// Builds every file for one class. `tensors` (activations, gradients) are written when given.
-pub fn class_files(
-    ctx: &Context,
-    maps: &ClassMaps,
-    tensors: Option<Tensors>,
-) -> Result<Vec<OutputFile>> {
+/// Builds every file for one class from its maps and pictures. `tensors` (activations, gradients)
+/// are written when given.
+pub fn class_files(ctx: &Context, shown: &Shown, tensors: Option<Tensors>) -> Result<Vec<OutputFile>> {
+    let Shown { maps, cells: pictures, fused: fused_pictures } = shown;
     let mut files = vec![OutputFile { path: "input.png".into(), bytes: png(ctx.seen)? }];
-    // pictures[layer][method], then the fused row: each drawn once, for its file and the overview.
-    let pictures: Vec<Vec<RgbImage>> = maps
-        .raw
-        .iter()
-        .map(|layer| layer.iter().map(|raw| layer_picture(ctx.seen, raw, ctx.settings)).collect())
-        .collect();
-    let fused_pictures: Vec<RgbImage> = (0..ctx.settings.methods.len())
-        .map(|m| fused_picture(ctx.seen, &maps.fused[m], maps.boxes[m], ctx.settings))
-        .collect();
     let mut layers_json = vec![];
     for (index, layer) in ctx.layers.iter().enumerate() {
         let stem = file_stem(&layer.name);
@@ -98,7 +84,7 @@ pub fn class_files(
         fused_json.insert(method.name(), path);
         box_json.insert(method.name(), maps.boxes[m]);
     }
-    files.push(OutputFile { path: "overview.png".into(), bytes: png(&overview(ctx.seen, &pictures, &fused_pictures))? });
+    files.push(OutputFile { path: "overview.png".into(), bytes: png(&overview(ctx.seen, pictures, fused_pictures))? });
     let summary = summary(ctx, maps.class, layers_json, fused_json, box_json);
     let summary = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Runtime(e.to_string()))?;
     files.insert(0, OutputFile { path: "summary.json".into(), bytes: summary });
@@ -132,22 +118,6 @@ fn summary(
         "box_format": "[x0, y0, x1, y1], x1 and y1 exclusive (numpy map[y0:y1, x0:x1])",
         "timings_ms": timings,
     })
-}
-
-/// A fused map over the input, with its box.
-pub fn fused_picture(seen: &RgbImage, fused: &Array2<f32>, bbox: Option<[usize; 4]>, settings: &Settings) -> RgbImage {
-    let mut picture = cam::overlay(seen, fused.view(), settings.colormap, settings.opacity);
-    if let Some(bbox) = bbox {
-        cam::draw_box(&mut picture, bbox, BOX_COLOUR);
-    }
-    picture
-}
-
-/// A layer's raw map as shown: normalised by its maximum, upsampled and overlaid on the input.
-pub fn layer_picture(seen: &RgbImage, raw: &Array2<f32>, settings: &Settings) -> RgbImage {
-    let (height, width) = (seen.height() as usize, seen.width() as usize);
-    let shown = cam::upsample_bilinear(cam::normalize_max(raw.view()).view(), height, width);
-    cam::overlay(seen, shown.view(), settings.colormap, settings.opacity)
 }
 
 /// The grid of every picture: a row per method of the input, each layer (shallow to deep) and the

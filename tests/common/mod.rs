@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: fixture paths and the default model.
 #![allow(dead_code)] // each test binary uses its own subset
 
+pub mod gpu;
 pub mod net;
 
 use std::path::PathBuf;

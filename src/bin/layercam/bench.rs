@@ -4,15 +4,19 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use image::RgbImage;
 use layercam::cam::Method;
+use layercam::display;
 use layercam::explain::{self, Settings};
+use layercam::protocol::ClassRawMaps;
+use layercam::runtime::Layer;
 use layercam::model::preprocess;
 use layercam::Result;
-use ndarray::Axis;
+use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
 use crate::cli::DEFAULT_MODEL;
-use crate::explain::{Job, Source, explain_files};
+use crate::explain::{Device, Job, Source, explain_files};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -88,6 +92,7 @@ pub fn run(args: Args) -> Result<()> {
     for (name, stage) in &stages {
         println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
     }
+    pictures(&args, &layers, &forward.activations, &per_layer, &pre.seen, one[0])?;
 
     let clock = Instant::now();
     let files: usize = (0..args.folder_images)
@@ -101,6 +106,59 @@ pub fn run(args: Args) -> Result<()> {
         folder_ms,
         folder_ms / args.folder_images as f64
     );
+    Ok(())
+}
+
+/// The CAM maths with every picture (LayerCAM, all layers fused), on the CPU and on the GPU, at the
+/// model's input size and at 1024² output: from tensors (what the CLI does per class) and from raw
+/// maps (what a slider move redraws in the page).
+fn pictures(
+    args: &Args,
+    layers: &[String],
+    activations: &[Array3<f32>],
+    gradients: &[ArrayView3<f32>],
+    seen: &RgbImage,
+    class: usize,
+) -> Result<()> {
+    let gpu = Device::Auto.open()?;
+    match &gpu {
+        Some(gpu) => println!("\nCAM maths and pictures, LayerCAM, GPU = {}", gpu.adapter()),
+        None => println!("\nCAM maths and pictures, LayerCAM, CPU only"),
+    }
+    let settings = Settings::default();
+    let raw = explain::raw_maps(layers, activations, gradients, &Method::ALL)?;
+    let raw = ClassRawMaps {
+        class,
+        layers: activations.iter().map(|a| Layer { name: String::new(), shape: a.dim().into() }).collect(),
+        maps: raw.into_iter().map(|l| l.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect(),
+        backward_ms: 0.0,
+        cam_ms: 0.0,
+    };
+    let fusion = vec![true; layers.len()];
+    let views: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
+    for side in [seen.width(), 1024] {
+        let seen = image::imageops::resize(seen, side, side, image::imageops::FilterType::Triangle);
+        let size = (side as usize, side as usize);
+        let mut stages: Vec<(String, Box<dyn Fn() + '_>)> = vec![
+            (format!("{side}²: tensors → pictures, CPU"), Box::new(|| {
+                let maps = explain::class_maps(class, layers, activations, gradients, &settings, size).expect("maps");
+                drop(display::draw(&seen, maps, &settings));
+            })),
+            (format!("{side}²: raw maps → pictures (redraw), CPU"), Box::new(|| drop(display::show(&seen, &raw, &settings, &fusion)))),
+        ];
+        if let Some(gpu) = &gpu {
+            stages.push((format!("{side}²: tensors → pictures, GPU"), Box::new(|| {
+                drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, &settings)).expect("GPU"));
+            })));
+            stages.push((format!("{side}²: raw maps → pictures (redraw), GPU"), Box::new(|| {
+                let maps = display::chosen_maps(&raw, &settings.methods);
+                drop(pollster::block_on(gpu.show(&seen, class, maps, &fusion, &settings)).expect("GPU"));
+            })));
+        }
+        for (name, stage) in &stages {
+            println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
+        }
+    }
     Ok(())
 }
 

@@ -5,13 +5,16 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use layercam::cam::{Colormap, Method};
+use image::RgbImage;
+use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings, top_classes};
+use layercam::gpu::Gpu;
 use layercam::model::Model;
 use layercam::model::preprocess::{self, Preprocessed, Recipe};
 use layercam::report::{self, Context, OutputFile, Tensors};
 use layercam::runtime::Explainer;
 use layercam::{Error, Result};
-use ndarray::{ArrayD, Axis, Ix4};
+use ndarray::{Array3, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 
 use crate::cli::DEFAULT_MODEL;
@@ -60,9 +63,37 @@ pub struct Args {
     /// Also write each layer's activation and gradient [C, H, W] as .npy
     #[arg(long)]
     save_tensors: bool,
+    /// Where the CAM maths runs: cpu, gpu (WGSL kernels through wgpu), or auto (the GPU if one is found)
+    #[arg(long, default_value = "auto")]
+    device: Device,
     /// Output folder
     #[arg(long)]
     out: PathBuf,
+}
+
+/// Where the CAM maths runs.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Device {
+    Cpu,
+    Gpu,
+    Auto,
+}
+
+impl Device {
+    /// The GPU, when asked for (an error if there is none) or when `auto` finds one.
+    pub fn open(self) -> Result<Option<Gpu>> {
+        match self {
+            Device::Cpu => Ok(None),
+            Device::Gpu => pollster::block_on(Gpu::new()).map(Some),
+            Device::Auto => match pollster::block_on(Gpu::new()) {
+                Ok(gpu) => Ok(Some(gpu)),
+                Err(err) => {
+                    eprintln!("note: CAM maths on the CPU ({err})");
+                    Ok(None)
+                }
+            },
+        }
+    }
 }
 
 /// Everything one image needs, prepared once for the whole run.
@@ -70,6 +101,8 @@ pub struct Job {
     pub model: Model,
     pub explainer: Explainer,
     pub settings: Settings,
+    /// Runs the CAM maths when present; the CPU does otherwise.
+    pub gpu: Option<Gpu>,
     /// `Some(c)`: explain class c; `None`: the `top` best classes.
     pub class: Option<usize>,
     pub top: usize,
@@ -85,7 +118,7 @@ impl Job {
         }
         let layers = model.resolve_layers(layers);
         let explainer = Explainer::new(&model.classifier, &layers)?;
-        Ok(Job { model, explainer, settings, class: None, top: 1, save_tensors: false })
+        Ok(Job { model, explainer, settings, gpu: None, class: None, top: 1, save_tensors: false })
     }
 }
 
@@ -95,6 +128,7 @@ pub fn run(args: Args) -> Result<()> {
     job.class = args.class;
     job.top = args.top.into();
     job.save_tensors = args.save_tensors;
+    job.gpu = args.device.open()?;
     match (&args.image, &args.input_npy) {
         (Some(image), _) if image.is_dir() => explain_folder(&job, image, &args.out),
         (Some(image), _) => explain_source(&job, &Source::Image(image.clone()), &args.out),
@@ -192,12 +226,11 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
     let backward_ms = ms(clock);
 
     let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
-    let size = (seen.height() as usize, seen.width() as usize);
     let mut reports = vec![];
     for (k, &class) in classes.iter().enumerate() {
         let clock = Instant::now();
         let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
-        let maps = explain::class_maps(class, &names, &forward.activations, &per_layer, &job.settings, size)?;
+        let shown = class_pictures(job, class, &names, &forward.activations, &per_layer, &seen)?;
         let cam_ms = ms(clock);
         let timings = [
             ("preprocess", preprocess_ms),
@@ -217,9 +250,33 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             timings_ms: &timings,
         };
         let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });
-        reports.push((class, report::class_files(&context, &maps, tensors)?));
+        reports.push((class, report::class_files(&context, &shown, tensors)?));
     }
     Ok(reports)
+}
+
+/// One class's maps and pictures, on the GPU when the job has one.
+pub fn class_pictures(
+    job: &Job,
+    class: usize,
+    names: &[String],
+    activations: &[Array3<f32>],
+    gradients: &[ArrayView3<f32>],
+    seen: &RgbImage,
+) -> Result<Shown> {
+    let settings = &job.settings;
+    match &job.gpu {
+        Some(gpu) => {
+            explain::check_tensors(names, activations, gradients)?;
+            let activations: Vec<_> = activations.iter().map(|a| a.view()).collect();
+            pollster::block_on(gpu.explain(seen, class, &activations, gradients, settings))
+        }
+        None => {
+            let size = (seen.height() as usize, seen.width() as usize);
+            let maps = explain::class_maps(class, names, activations, gradients, settings, size)?;
+            Ok(display::draw(seen, maps, settings))
+        }
+    }
 }
 
 /// The model's input and the picture it shows, from an image file or a tensor.

@@ -1,0 +1,114 @@
+//! shaders/fusion.wgsl: maps' maxima, then each picture's values at the image size — a layer's map
+//! normalised, or several layers' maps tanh-scaled (Eq. 9) and max-fused — upsampled bilinearly.
+
+use bytemuck::{Pod, Zeroable};
+use ndarray::Array2;
+use wgpu::{CommandEncoder, ComputePipeline, Device};
+
+use super::Frame;
+use super::context::{Binding, Context, Module, dispatch, groups};
+use super::raw_map::RawMaps;
+
+const SOURCE: &str = concat!(include_str!("../../shaders/frame.wgsl"), include_str!("../../shaders/fusion.wgsl"));
+
+/// `Map` in fusion.wgsl: where a raw map lies in the maps buffer.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Pod, Zeroable)]
+pub struct MapInfo {
+    offset: u32,
+    height: u32,
+    width: u32,
+    _pad: u32,
+}
+
+impl MapInfo {
+    pub fn new(offset: u32, height: usize, width: usize) -> MapInfo {
+        MapInfo { offset, height: height as u32, width: width as u32, _pad: 0 }
+    }
+
+    /// This map, out of the whole buffer read back as floats.
+    pub fn read(&self, values: &[f32]) -> Array2<f32> {
+        let (offset, len) = (self.offset as usize, (self.height * self.width) as usize);
+        Array2::from_shape_vec((self.height as usize, self.width as usize), values[offset..offset + len].to_vec())
+            .expect("height × width values")
+    }
+}
+
+/// How a picture scales each map before upsampling.
+#[derive(Clone, Copy)]
+pub enum Scaling {
+    /// M / max M: a layer's own picture.
+    Normalize = 0,
+    /// tanh(γ · M / max M), Eq. 9: a fused picture.
+    Tanh = 1,
+}
+
+/// One picture: the element-wise max of `maps` (indices into the request's maps), scaled.
+pub struct Picture {
+    pub maps: Vec<u32>,
+    pub scaling: Scaling,
+}
+
+/// `Picture` in fusion.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct PictureParams {
+    first: u32,
+    count: u32,
+    scaling: u32,
+    _pad: u32,
+}
+
+pub struct Kernels {
+    module: Module,
+    map_max: ComputePipeline,
+    resample: ComputePipeline,
+}
+
+impl Kernels {
+    pub fn new(device: &Device) -> Kernels {
+        use Binding::*;
+        let module = Module::new(device, "fusion.wgsl", SOURCE, &[Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite]);
+        Kernels { map_max: module.pipeline(device, "map_max"), resample: module.pipeline(device, "resample"), module }
+    }
+
+    /// Records the maxima and the pictures' values; returns the values, picture after picture,
+    /// each `frame.height × frame.width`.
+    pub fn encode(
+        &self,
+        context: &Context,
+        encoder: &mut CommandEncoder,
+        frame: (&Frame, &wgpu::Buffer),
+        maps: &RawMaps,
+        pictures: &[Picture],
+    ) -> wgpu::Buffer {
+        let (frame, frame_buffer) = frame;
+        let mut members: Vec<u32> = vec![];
+        let params: Vec<PictureParams> = pictures
+            .iter()
+            .map(|picture| {
+                let first = members.len() as u32;
+                members.extend(&picture.maps);
+                PictureParams { first, count: picture.maps.len() as u32, scaling: picture.scaling as u32, _pad: 0 }
+            })
+            .collect();
+        let pixels = (frame.height * frame.width) as usize;
+        let values = context.output("picture values", pictures.len() * pixels);
+        let buffers = [
+            frame_buffer,
+            &maps.buffer,
+            &context.input("map infos", &maps.infos),
+            &context.output("maxima", maps.infos.len()),
+            &context.input("pictures", &params),
+            &context.input("members", &members),
+            &values,
+        ];
+        let bind_group = context.bind(self.module.layout(), &buffers);
+        if !maps.infos.is_empty() {
+            dispatch(encoder, &self.map_max, &bind_group, [maps.infos.len() as u32, 1, 1]);
+        }
+        let tiles = [groups(frame.width as usize, 16), groups(frame.height as usize, 16), pictures.len() as u32];
+        dispatch(encoder, &self.resample, &bind_group, tiles);
+        values
+    }
+}

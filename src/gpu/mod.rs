@@ -1,0 +1,242 @@
+//! The CAM maths on the GPU: the WGSL kernels of `shaders/` through wgpu (WebGPU in the browser,
+//! Vulkan or OpenGL natively). The CPU functions of [`crate::cam`] are their reference: every
+//! kernel has a parity test against its CPU twin (`tests/gpu_*.rs`).
+//!
+//! One request is one submission: raw maps ([`raw_map`]), their maxima, scaling, upsampling and
+//! fusion ([`fusion`]), and colouring ([`colormap`]) run back to back on buffers that stay on the
+//! GPU; only the pictures (RGBA), the fused maps (the box needs them) and, when computed here, the
+//! raw maps come back. The box itself, a search for connected regions, is found on the CPU.
+
+mod colormap;
+mod context;
+mod fusion;
+mod raw_map;
+
+use bytemuck::{Pod, Zeroable};
+use image::RgbImage;
+use ndarray::{Array2, ArrayView3};
+
+use crate::cam::{self, Colormap, Method};
+use crate::display::{self, Shown};
+use crate::explain::{ClassMaps, Settings};
+use crate::{Error, Result};
+
+use context::{Context, Region};
+use fusion::{MapInfo, Picture, Scaling};
+use raw_map::RawMaps;
+
+/// A GPU with the CAM kernels compiled on it.
+pub struct Gpu {
+    context: Context,
+    raw_map: raw_map::Kernels,
+    fusion: fusion::Kernels,
+    colormap: colormap::Kernel,
+}
+
+/// `Frame` in shaders/frame.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+struct Frame {
+    height: u32,
+    width: u32,
+    gamma: f32,
+    opacity: f32,
+    colormap: u32,
+    _pad: [u32; 3],
+}
+
+impl Gpu {
+    /// The platform's preferred adapter (`navigator.gpu` in the browser), with every kernel
+    /// compiled. The error says why there is none.
+    pub async fn new() -> Result<Gpu> {
+        let context = Context::new().await?;
+        let kernels = context
+            .guarded(|device| {
+                (raw_map::Kernels::new(device), fusion::Kernels::new(device), colormap::Kernel::new(device))
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("the WGSL kernels do not compile on {}: {e}", context.adapter)))?;
+        let (raw_map, fusion, colormap) = kernels;
+        Ok(Gpu { context, raw_map, fusion, colormap })
+    }
+
+    /// The adapter's name and backend, as the details panel and the CLI show it.
+    pub fn adapter(&self) -> &str {
+        &self.context.adapter
+    }
+
+    /// `raw[layer][method]` from each layer's activation and gradient `[C, H, W]` (one class):
+    /// the twin of [`crate::explain::raw_maps`].
+    pub async fn raw_maps(
+        &self,
+        activations: &[ArrayView3<'_, f32>],
+        gradients: &[ArrayView3<'_, f32>],
+        methods: &[Method],
+    ) -> Result<Vec<Vec<Array2<f32>>>> {
+        let (raw, bytes) = self
+            .context
+            .request(|encoder| {
+                let raw = self.raw_map.encode(&self.context, encoder, activations, gradients, methods);
+                let regions = vec![Region::whole(&raw.buffer)];
+                (raw, regions)
+            })
+            .await?;
+        Ok(raw.unpack(&bytes[0], methods.len()))
+    }
+
+    /// Every picture of one class from its raw maps `raw[layer][method]`, with the stages where
+    /// `fusion` is true fused: the twin of [`display::show`] (the page's worker sends raw maps).
+    pub async fn show(
+        &self,
+        seen: &RgbImage,
+        class: usize,
+        raw: Vec<Vec<Array2<f32>>>,
+        fusion: &[bool],
+        settings: &Settings,
+    ) -> Result<Shown> {
+        let (drawn, bytes) = self
+            .context
+            .request(|encoder| {
+                let maps = self.upload(&raw);
+                let drawn = self.draw(encoder, &maps, &shape(&raw), fusion, seen, settings);
+                let regions = drawn.regions();
+                (drawn, regions)
+            })
+            .await?;
+        Ok(drawn.unpack(&bytes, seen, settings, ClassMaps { class, raw, fused: vec![], boxes: vec![] }))
+    }
+
+    /// From activations and gradients (one class) to every picture, all stages fused, in one
+    /// submission: the twin of [`crate::explain::class_maps`] then [`display::draw`] (the CLI).
+    pub async fn explain(
+        &self,
+        seen: &RgbImage,
+        class: usize,
+        activations: &[ArrayView3<'_, f32>],
+        gradients: &[ArrayView3<'_, f32>],
+        settings: &Settings,
+    ) -> Result<Shown> {
+        let methods = &settings.methods;
+        let ((raw, drawn), bytes) = self
+            .context
+            .request(|encoder| {
+                let raw = self.raw_map.encode(&self.context, encoder, activations, gradients, methods);
+                let layout = (activations.len(), methods.len());
+                let drawn = self.draw(encoder, &raw, &layout, &vec![true; activations.len()], seen, settings);
+                let regions = std::iter::once(Region::whole(&raw.buffer)).chain(drawn.regions()).collect();
+                ((raw, drawn), regions)
+            })
+            .await?;
+        let maps = ClassMaps { class, raw: raw.unpack(&bytes[0], methods.len()), fused: vec![], boxes: vec![] };
+        Ok(drawn.unpack(&bytes[1..], seen, settings, maps))
+    }
+
+    /// Raw maps already on the CPU, into one buffer.
+    fn upload(&self, raw: &[Vec<Array2<f32>>]) -> RawMaps {
+        let mut values = vec![];
+        let infos = raw
+            .iter()
+            .flatten()
+            .map(|map| {
+                let info = MapInfo::new(values.len() as u32, map.nrows(), map.ncols());
+                values.extend(map.iter().copied());
+                info
+            })
+            .collect();
+        RawMaps { buffer: self.context.input("raw maps", &values), infos }
+    }
+
+    /// Records the pictures of `maps` (`[layer][method]`, `layout` = (layers, methods)): each
+    /// layer's own, then one fused picture per method.
+    fn draw(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        maps: &RawMaps,
+        &(layers, methods): &(usize, usize),
+        fusion: &[bool],
+        seen: &RgbImage,
+        settings: &Settings,
+    ) -> Drawn {
+        let frame = Frame {
+            height: seen.height(),
+            width: seen.width(),
+            gamma: settings.gamma,
+            opacity: settings.opacity,
+            colormap: colormap_index(settings.colormap),
+            _pad: [0; 3],
+        };
+        let index = |layer: usize, method: usize| (layer * methods + method) as u32;
+        let cells = (0..layers).flat_map(|l| (0..methods).map(move |m| Picture { maps: vec![index(l, m)], scaling: Scaling::Normalize }));
+        let fused = (0..methods).map(|m| Picture {
+            maps: (0..layers).filter(|&l| fusion[l]).map(|l| index(l, m)).collect(),
+            scaling: Scaling::Tanh,
+        });
+        let pictures: Vec<Picture> = cells.chain(fused).collect();
+        let frame_buffer = self.context.uniform(&frame);
+        let values = self.fusion.encode(&self.context, encoder, (&frame, &frame_buffer), maps, &pictures);
+        let image: Vec<u32> = seen.pixels().map(|p| u32::from_le_bytes([p[0], p[1], p[2], 255])).collect();
+        let image = self.context.input("image", &image);
+        let colours = self.colormap.encode(&self.context, encoder, (&frame, &frame_buffer), &values, &image, pictures.len());
+        Drawn { colours, values, layers, methods }
+    }
+}
+
+/// `raw[layer][method]`'s (layers, methods).
+fn shape(raw: &[Vec<Array2<f32>>]) -> (usize, usize) {
+    (raw.len(), raw.first().map_or(0, Vec::len))
+}
+
+fn colormap_index(colormap: Colormap) -> u32 {
+    match colormap {
+        Colormap::Jet => 0,
+        Colormap::Turbo => 1,
+        Colormap::Gray => 2,
+    }
+}
+
+/// The pictures of one request, still on the GPU.
+struct Drawn {
+    colours: wgpu::Buffer,
+    values: wgpu::Buffer,
+    layers: usize,
+    methods: usize,
+}
+
+impl Drawn {
+    /// Every picture's RGBA, and the fused pictures' values (the maps behind them).
+    fn regions(&self) -> Vec<Region> {
+        let picture_bytes = self.colours.size() / (self.layers * self.methods + self.methods).max(1) as u64;
+        let fused_offset = picture_bytes * (self.layers * self.methods) as u64;
+        vec![
+            Region::whole(&self.colours),
+            Region { buffer: self.values.clone(), offset: fused_offset, size: picture_bytes * self.methods as u64 },
+        ]
+    }
+
+    /// `bytes` as `regions` ordered them; `maps` holds the raw maps, the fused ones and boxes are added.
+    fn unpack(&self, bytes: &[Vec<u8>], seen: &RgbImage, settings: &Settings, mut maps: ClassMaps) -> Shown {
+        let (width, height) = seen.dimensions();
+        let pixels = (width * height) as usize;
+        let rgb: Vec<RgbImage> = bytes[0]
+            .chunks_exact(pixels * 4)
+            .map(|rgba| {
+                let rgb = rgba.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+                RgbImage::from_raw(width, height, rgb).expect("width × height pixels")
+            })
+            .collect();
+        maps.fused = floats(&bytes[1])
+            .chunks_exact(pixels)
+            .map(|v| Array2::from_shape_vec((height as usize, width as usize), v.to_vec()).expect("a map per picture"))
+            .collect();
+        maps.boxes = maps.fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
+        let mut pictures = rgb.into_iter();
+        let cells = (0..self.layers).map(|_| pictures.by_ref().take(self.methods).collect()).collect();
+        let fused = pictures.zip(&maps.boxes).map(|(picture, &bbox)| display::with_box(picture, bbox)).collect();
+        Shown { maps, cells, fused }
+    }
+}
+
+/// Floats read back from the GPU (a byte vector need not be aligned for a cast).
+fn floats(bytes: &[u8]) -> Vec<f32> {
+    bytes.chunks_exact(4).map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])).collect()
+}
