@@ -37,7 +37,7 @@ var<workgroup> partial: array<f32, REDUCE>;
 fn map_max(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
     let info = infos[group.x];
     let n = info.height * info.width;
-    var m = -3.4028235e38; // the CPU's −∞ start: every finite value is larger
+    var m = maps[info.offset]; // a map has at least one value
     for (var i = local; i < n; i += REDUCE) {
         m = max(m, maps[info.offset + i]);
     }

@@ -41,6 +41,8 @@ pub struct Context<'a> {
     pub layers: &'a [Layer],
     pub seen: &'a RgbImage,
     pub settings: &'a Settings,
+    /// Where the CAM maths ran: "cpu" or the GPU adapter.
+    pub device: &'a str,
     /// Milliseconds per stage, in the order they ran.
     pub timings_ms: &'a [(&'a str, f64)],
 }
@@ -116,6 +118,7 @@ fn summary(
         "fused": fused,
         "box": boxes,
         "box_format": "[x0, y0, x1, y1], x1 and y1 exclusive (numpy map[y0:y1, x0:x1])",
+        "device": ctx.device,
         "timings_ms": timings,
     })
 }

@@ -34,14 +34,12 @@ impl Region {
 
 impl Context {
     pub async fn new() -> Result<Context> {
-        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::Gpu(format!("no GPU adapter: {e}")))?;
+        // WebGPU, Vulkan, Metal or DX12 first; OpenGL only where none of them has an adapter (its
+        // probing also prints EGL complaints on a headless machine). WGPU_BACKEND overrides both.
+        let adapter = match adapter(wgpu::Backends::PRIMARY).await {
+            Ok(adapter) => adapter,
+            Err(_) => adapter(wgpu::Backends::all()).await?,
+        };
         let info = adapter.get_info();
         // The adapter's own limits: big models and large images need more than WebGPU's defaults.
         let descriptor = wgpu::DeviceDescriptor { required_limits: adapter.limits(), ..Default::default() };
@@ -57,7 +55,9 @@ impl Context {
         device.on_uncaptured_error(Arc::new(move |error| {
             *on_error.lock().expect("not poisoned") = Some(format!("the GPU reported: {error}"));
         }));
-        let adapter = format!("{} ({:?})", info.name, info.backend);
+        let kind = if info.device_type == wgpu::DeviceType::Cpu { ", software" } else { "" };
+        let name = if info.name.is_empty() { "unnamed adapter" } else { info.name.as_str() };
+        let adapter = format!("{name} ({:?}{kind})", info.backend);
         Ok(Context { device, queue, adapter, broken })
     }
 
@@ -172,6 +172,14 @@ impl Context {
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout, entries: &entries })
     }
+}
+
+async fn adapter(backends: wgpu::Backends) -> Result<wgpu::Adapter> {
+    let mut descriptor = wgpu::InstanceDescriptor::new_without_display_handle();
+    descriptor.backends = backends;
+    let instance = wgpu::Instance::new(descriptor.with_env());
+    let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
+    instance.request_adapter(&options).await.map_err(|e| Error::Gpu(format!("no GPU adapter: {e}")))
 }
 
 /// How a kernel sees one binding; bindings are numbered in order.

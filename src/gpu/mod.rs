@@ -55,7 +55,10 @@ impl Gpu {
                 (raw_map::Kernels::new(device), fusion::Kernels::new(device), colormap::Kernel::new(device))
             })
             .await
-            .map_err(|e| Error::Gpu(format!("the WGSL kernels do not compile on {}: {e}", context.adapter)))?;
+            .map_err(|e| match e {
+                Error::Gpu(reason) => Error::Gpu(format!("the WGSL kernels do not compile on {}: {reason}", context.adapter)),
+                other => other,
+            })?;
         let (raw_map, fusion, colormap) = kernels;
         Ok(Gpu { context, raw_map, fusion, colormap })
     }

@@ -5,6 +5,7 @@ mod bridge;
 mod canvas;
 mod download;
 mod fetch;
+mod maths;
 mod page;
 mod panic;
 pub mod worker;

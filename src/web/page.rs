@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 use web_sys::{DragEvent, File, HtmlInputElement, MouseEvent};
 
+use super::maths::{self, GpuState};
 use super::{bridge, canvas, download, fetch};
 use crate::cam::{Colormap, Method};
 use crate::display::{self, Shown};
@@ -54,6 +55,9 @@ struct State {
     timings: RwSignal<Timings>,
     enlarged: RwSignal<Option<Cell>>,
     hover: RwSignal<String>,
+    gpu: RwSignal<GpuState>,
+    /// The user's choice in the details panel; the GPU is used only if there is one.
+    use_gpu: RwSignal<bool>,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -86,6 +90,8 @@ struct Memory {
     class: Option<usize>,
     labels: Option<String>,
     asked_at: f64,
+    /// Counts redraws: a GPU result that arrives after a newer redraw started is dropped.
+    redraws: u64,
 }
 
 thread_local! {
@@ -121,6 +127,8 @@ impl State {
             timings: RwSignal::new(Timings::default()),
             enlarged: RwSignal::new(None),
             hover: RwSignal::new(String::new()),
+            gpu: RwSignal::new(GpuState::Looking),
+            use_gpu: RwSignal::new(true),
         }
     }
 
@@ -282,24 +290,10 @@ fn App() -> impl IntoView {
         state.error.set(Some(err));
     }
     spawn_local(load_default_model(state));
+    spawn_local(maths::find(state.gpu));
     listen_for_paste(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
-    Effect::new(move |_| {
-        let (Some(seen), Some(raw)) = (state.seen.get(), state.raw.get()) else {
-            state.shown.set(None);
-            return;
-        };
-        let settings = state.settings();
-        let fusion = state.fusion.get();
-        let started = now_ms();
-        let shown = display::show(&seen, &raw, &settings, &fusion);
-        let asked_at = memory(|m| m.asked_at);
-        state.timings.update(|t| {
-            t.page_cam = now_ms() - started;
-            t.to_grid = now_ms() - asked_at;
-        });
-        state.shown.set(Some(Arc::new(shown)));
-    });
+    Effect::new(move |_| redraw(state));
     view! {
         <header>
             <h1>"layercam"</h1>
@@ -330,6 +324,49 @@ fn App() -> impl IntoView {
         </main>
         <Enlarged state/>
     }
+}
+
+/// Every picture from the worker's raw maps, on the GPU or the CPU.
+fn redraw(state: State) {
+    let (Some(seen), Some(raw)) = (state.seen.get(), state.raw.get()) else {
+        state.shown.set(None);
+        return;
+    };
+    let settings = state.settings();
+    let fusion = state.fusion.get();
+    let gpu = maths::chosen(state.gpu, state.use_gpu.get());
+    let redraw = memory(|m| {
+        m.redraws += 1;
+        m.redraws
+    });
+    let started = now_ms();
+    let Some(gpu) = gpu else {
+        return shown(state, display::show(&seen, &raw, &settings, &fusion), started);
+    };
+    spawn_local(async move {
+        let maps = display::chosen_maps(&raw, &settings.methods);
+        let result = gpu.show(&seen, raw.class, maps, &fusion, &settings).await;
+        if memory(|m| m.redraws) != redraw {
+            return; // a newer redraw is under way
+        }
+        match result {
+            Ok(pictures) => shown(state, pictures, started),
+            Err(err) => {
+                // Changing the GPU state runs this effect again, on the CPU.
+                state.error.set(Some(format!("{err}. The maps are drawn on the CPU from now on; they are the same.")));
+                maths::give_up(state.gpu, err.to_string());
+            }
+        }
+    });
+}
+
+fn shown(state: State, shown: Shown, started: f64) {
+    let asked_at = memory(|m| m.asked_at);
+    state.timings.update(|t| {
+        t.page_cam = now_ms() - started;
+        t.to_grid = now_ms() - asked_at;
+    });
+    state.shown.set(Some(Arc::new(shown)));
 }
 
 #[component]
@@ -822,9 +859,10 @@ fn save(state: State, what: &str) -> Result<(), String> {
                 layers: &model.layers,
                 seen: &seen,
                 settings: &settings,
+                device: &maths::describe(&state.gpu.get_untracked(), state.use_gpu.get_untracked()),
                 timings_ms: &timings,
             };
-            let files = report::class_files(&context, &shown.maps, None).map_err(|e| e.to_string())?;
+            let files = report::class_files(&context, &shown, None).map_err(|e| e.to_string())?;
             download::save(&format!("layercam-{class}.zip"), "application/zip", &download::zip(&files)?)
         }
     }
@@ -838,13 +876,25 @@ fn Details(state: State) -> impl IntoView {
         <details id="details" class="details">
             <summary title="Timings and how the maps are computed">"Details"</summary>
             <table>
-                {row("maths on", Signal::derive(|| "CPU (Rust compiled to WebAssembly)".to_string()))}
+                <tr>
+                    <th scope="row">"maths on"</th>
+                    <td>
+                        <span id="maths-on">{move || maths::describe(&state.gpu.get(), state.use_gpu.get())}</span>
+                        " "
+                        <label title="Draw the maps with WebGPU compute shaders, or with the CPU reference: the pictures are the same">
+                            <input id="use-gpu" type="checkbox" prop:checked=move || state.use_gpu.get()
+                                disabled=move || !matches!(state.gpu.get(), GpuState::Ready(_))
+                                on:change=move |e| state.use_gpu.set(event_target_checked(&e))/>
+                            " use the GPU"
+                        </label>
+                    </td>
+                </tr>
                 {row("model", Signal::derive(move || state.model.get().map(|m| format!("{} — {} classes, input {}×{}, {}", m.name, m.classes, m.input_size[0], m.input_size[1], m.recipe)).unwrap_or_default()))}
                 {row("prepare (parse, differentiate, plan)", ms(|t| t.prepare))}
                 {row("forward (worker)", ms(|t| t.forward))}
                 {row("backward (worker)", ms(|t| t.backward))}
                 {row("raw maps (worker)", ms(|t| t.worker_cam))}
-                {row("fusion and overlays (page)", ms(|t| t.page_cam))}
+                <tr><th scope="row">"fusion and overlays (page)"</th><td id="redraw-ms">{ms(|t| t.page_cam)}</td></tr>
                 {row("request to full grid", ms(|t| t.to_grid))}
                 <tr><th scope="row">"forward passes run"</th><td id="forward-count">{move || state.timings.get().forwards}</td></tr>
             </table>

@@ -85,13 +85,8 @@ impl Device {
         match self {
             Device::Cpu => Ok(None),
             Device::Gpu => pollster::block_on(Gpu::new()).map(Some),
-            Device::Auto => match pollster::block_on(Gpu::new()) {
-                Ok(gpu) => Ok(Some(gpu)),
-                Err(err) => {
-                    eprintln!("note: CAM maths on the CPU ({err})");
-                    Ok(None)
-                }
-            },
+            // No GPU is no error: the CPU gives the same maps (summary.json names the device).
+            Device::Auto => Ok(pollster::block_on(Gpu::new()).ok()),
         }
     }
 }
@@ -247,6 +242,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             layers: &job.explainer.layers,
             seen: &seen,
             settings: &job.settings,
+            device: job.gpu.as_ref().map_or("cpu", Gpu::adapter),
             timings_ms: &timings,
         };
         let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });

@@ -1,0 +1,64 @@
+//! Where the page's CAM maths runs: on the GPU (WebGPU, through wgpu and the WGSL kernels) when
+//! `navigator.gpu` gives an adapter and the user has not switched it off, else on the CPU (the Rust
+//! reference compiled to WebAssembly). Both draw the same pictures (tests/web_gpu.rs, and the page
+//! test compares a page with WebGPU and one without).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+
+use crate::gpu::Gpu;
+
+/// What the page knows about its GPU.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GpuState {
+    Looking,
+    /// An adapter with every kernel compiled: its name.
+    Ready(String),
+    /// No adapter (no WebGPU in this browser, or it is switched off): why.
+    Missing(String),
+    /// It worked, then failed (device lost, a failed pipeline): why. The CPU took over.
+    Failed(String),
+}
+
+thread_local! {
+    // wgpu's browser objects live on the page's thread, outside the (thread-safe) signals.
+    static GPU: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
+}
+
+/// Asks the browser for an adapter and compiles the kernels.
+pub async fn find(state: RwSignal<GpuState>) {
+    match Gpu::new().await {
+        Ok(gpu) => {
+            let name = gpu.adapter().to_string();
+            GPU.with(|g| *g.borrow_mut() = Some(Rc::new(gpu)));
+            state.set(GpuState::Ready(name));
+        }
+        Err(err) => state.set(GpuState::Missing(err.to_string())),
+    }
+}
+
+/// The GPU, if there is one and `wanted`; reading `state` makes the caller re-run when it changes.
+pub fn chosen(state: RwSignal<GpuState>, wanted: bool) -> Option<Rc<Gpu>> {
+    let ready = matches!(state.get(), GpuState::Ready(_));
+    (ready && wanted).then(|| GPU.with(|g| g.borrow().clone())).flatten()
+}
+
+/// Gives the GPU up for good after a failure: from now on the CPU draws.
+pub fn give_up(state: RwSignal<GpuState>, reason: String) {
+    GPU.with(|g| g.borrow_mut().take());
+    state.set(GpuState::Failed(reason));
+}
+
+/// The details panel's line.
+pub fn describe(state: &GpuState, wanted: bool) -> String {
+    const CPU: &str = "CPU (Rust compiled to WebAssembly)";
+    match state {
+        GpuState::Ready(adapter) if wanted => format!("GPU: {adapter}, WebGPU compute shaders"),
+        GpuState::Ready(adapter) => format!("{CPU}, chosen here; GPU available: {adapter}"),
+        GpuState::Looking => format!("{CPU}, while looking for a GPU"),
+        GpuState::Missing(why) => format!("{CPU}: {why}"),
+        GpuState::Failed(why) => format!("{CPU}, since the GPU failed: {why}"),
+    }
+}
