@@ -6,14 +6,18 @@ cd "$(dirname "$0")/.."
 source scripts/tools.sh
 
 ensure_rust
-step "Rust tests: autodiff rules, golden tests against PyTorch, CAM maths, CLI"
+ensure_vulkan
+step "Rust tests: autodiff rules, golden tests against PyTorch, CAM maths (CPU and GPU), CLI"
 cargo test --locked --all-targets
 
 ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
-step "Rust tests in Chromium (wasm-bindgen-test): tract and the CAM maths in the browser"
-CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown --test web_worker_protocol
+step "Rust tests in Chromium (wasm-bindgen-test): tract, the CAM maths and the WGSL kernels through WebGPU"
+# webdriver.json turns WebGPU on (SwiftShader where there is no GPU); --nocapture prints the figures.
+WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/tests/webdriver.json" WASM_BINDGEN_TEST_TIMEOUT=600 \
+    CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown \
+    --test web_worker_protocol --test web_gpu -- --nocapture
 
 step "Page: release build of dist/, then a smoke test in Chromium (node --test web/tests/)"
 bash scripts/build-web.sh

@@ -61,6 +61,14 @@ ensure_chromium() {
     apt_install chromium chromium-driver
 }
 
+# A Vulkan driver for the native GPU tests: Mesa's lavapipe runs the WGSL kernels on the CPU where
+# there is no GPU (wgpu picks a real GPU first when there is one).
+ensure_vulkan() {
+    compgen -G '/usr/share/vulkan/icd.d/lvp_icd*.json' >/dev/null && return
+    step "Installing mesa-vulkan-drivers (lavapipe, software Vulkan)"
+    apt_install mesa-vulkan-drivers
+}
+
 # Everything `trunk build` needs (scripts/build-web.sh, scripts/serve.sh).
 ensure_web_tools() {
     ensure_rust

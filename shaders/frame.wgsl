@@ -5,7 +5,7 @@ struct Frame {
     gamma: f32,    // Eq. 9
     opacity: f32,  // of the coloured map over the image
     colormap: u32, // COLORMAP_* in colormap.wgsl
-    _pad0: u32,
+    map_values: u32, // how many values all raw maps hold together
     _pad1: u32,
     _pad2: u32,
 }

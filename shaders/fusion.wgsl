@@ -1,6 +1,7 @@
-// From raw maps (each at its layer's resolution) to pictures' values at the image size: normalise
-// (M / max M) or scale (Eq. 9: tanh(γ·M / max M)), bilinear upsampling with half-pixel centres, and
-// the element-wise max over the layers a picture fuses.
+// From raw maps (each at its layer's resolution) to pictures' values at the image size: each map's
+// max, then normalised (M / max M) and scaled (Eq. 9: tanh(γ·M / max M)) at the map's own small
+// resolution, then bilinear upsampling with half-pixel centres and the element-wise max over the
+// layers a picture fuses.
 // CPU twins: cam::normalize_max, cam::scale_tanh, cam::upsample_bilinear, cam::fuse_max.
 
 struct Map {
@@ -28,6 +29,8 @@ const SCALE_TANH: u32 = 1u;      // Eq. 9, before fusion
 @group(0) @binding(4) var<storage, read> pictures: array<Picture>;
 @group(0) @binding(5) var<storage, read> members: array<u32>;
 @group(0) @binding(6) var<storage, read_write> values: array<f32>;
+// Every map normalised (first `frame.map_values` values), then every map tanh-scaled.
+@group(0) @binding(7) var<storage, read_write> scaled: array<f32>;
 
 const REDUCE: u32 = 256u;
 var<workgroup> partial: array<f32, REDUCE>;
@@ -52,6 +55,21 @@ fn map_max(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_in
     if local == 0u {
         maxima[group.x] = partial[0];
     }
+}
+
+// One invocation per value of one map (y): both scalings. A map with no positive value has nothing
+// to show and stays 0.
+@compute @workgroup_size(256)
+fn scale(@builtin(global_invocation_id) id: vec3<u32>) {
+    let info = infos[id.y];
+    if id.x >= info.height * info.width {
+        return;
+    }
+    let index = info.offset + id.x;
+    let peak = maxima[id.y];
+    let v = select(0.0, maps[index] / peak, peak > 0.0);
+    scaled[index] = v;
+    scaled[frame.map_values + index] = tanh(frame.gamma * v);
 }
 
 // One invocation per pixel of one picture (z): sample each member map, keep the largest.
@@ -96,19 +114,8 @@ fn upsampled(m: u32, scaling: u32, y: u32, x: u32) -> f32 {
     let info = infos[m];
     let row = tap(y, info.height, frame.height);
     let col = tap(x, info.width, frame.width);
-    let top = scaled(m, scaling, row.lo, col.lo) * (1.0 - col.frac) + scaled(m, scaling, row.lo, col.hi) * col.frac;
-    let bottom = scaled(m, scaling, row.hi, col.lo) * (1.0 - col.frac) + scaled(m, scaling, row.hi, col.hi) * col.frac;
+    let base = scaling * frame.map_values + info.offset;
+    let top = scaled[base + row.lo * info.width + col.lo] * (1.0 - col.frac) + scaled[base + row.lo * info.width + col.hi] * col.frac;
+    let bottom = scaled[base + row.hi * info.width + col.lo] * (1.0 - col.frac) + scaled[base + row.hi * info.width + col.hi] * col.frac;
     return top * (1.0 - row.frac) + bottom * row.frac;
-}
-
-// One source value, normalised by the map's max (and tanh-scaled for fusion). A map with no
-// positive value has nothing to show and stays 0.
-fn scaled(m: u32, scaling: u32, y: u32, x: u32) -> f32 {
-    let peak = maxima[m];
-    if !(peak > 0.0) {
-        return 0.0;
-    }
-    let info = infos[m];
-    let v = maps[info.offset + y * info.width + x] / peak;
-    return select(v, tanh(frame.gamma * v), scaling == SCALE_TANH);
 }

@@ -143,3 +143,30 @@ fn layers_lists_candidates_and_marks_the_automatic_choice() {
     assert_eq!(chosen, ["hardtanh_1", "hardtanh_5", "hardtanh_9", "hardtanh_21", "head_act_out"]);
     assert!(text.contains("blocks.0_out") && text.contains("[16, 112, 112]"));
 }
+
+#[test]
+fn gpu_and_cpu_give_the_same_files() {
+    let (cpu, gpu) = (temp("device-cpu"), temp("device-gpu"));
+    for (device, out) in [("cpu", &cpu), ("gpu", &gpu)] {
+        let args = ["explain", "--image", "samples/coffee.png", "--method", "all", "--device", device, "--out", out.to_str().unwrap()];
+        let run = layercam(&args);
+        assert!(run.status.success(), "--device {device}: {}", stderr(&run));
+    }
+    let (on_cpu, on_gpu) = (summary(&cpu), summary(&gpu));
+    assert_eq!(on_cpu["device"], "cpu");
+    assert_ne!(on_gpu["device"], "cpu", "--device gpu names the adapter");
+    assert_eq!(on_cpu["box"], on_gpu["box"]);
+    let mut worst = 0f32;
+    for method in ["layercam", "layercam-normal", "gradcam", "gradcam++"] {
+        let paths = on_cpu["layers"].as_array().unwrap().iter().map(|l| l["maps"][method].as_str().unwrap().to_string());
+        for path in paths.chain([on_cpu["fused"][method].as_str().unwrap().to_string()]) {
+            let a: Array2<f32> = ndarray_npy::read_npy(cpu.join(&path)).unwrap();
+            let b: Array2<f32> = ndarray_npy::read_npy(gpu.join(&path)).unwrap();
+            worst = worst.max(common::gpu::map_error(&b, &a));
+        }
+        let (a, b) = (image::open(cpu.join(format!("fused/{method}.png"))).unwrap(), image::open(gpu.join(format!("fused/{method}.png"))).unwrap());
+        assert!(common::gpu::colour_error(&b.to_rgb8(), &a.to_rgb8()) <= 1, "{method}: fused pictures");
+    }
+    println!("--device gpu ({}) vs cpu: maps within {worst:e} of their max", on_gpu["device"]);
+    assert!(worst <= common::gpu::MAP_TOLERANCE);
+}

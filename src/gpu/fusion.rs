@@ -1,5 +1,6 @@
-//! shaders/fusion.wgsl: maps' maxima, then each picture's values at the image size — a layer's map
-//! normalised, or several layers' maps tanh-scaled (Eq. 9) and max-fused — upsampled bilinearly.
+//! shaders/fusion.wgsl: maps' maxima and scalings (normalised, Eq. 9's tanh), then each picture's
+//! values at the image size: a layer's normalised map, or several layers' scaled maps max-fused,
+//! upsampled bilinearly.
 
 use bytemuck::{Pod, Zeroable};
 use ndarray::Array2;
@@ -26,9 +27,13 @@ impl MapInfo {
         MapInfo { offset, height: height as u32, width: width as u32, _pad: 0 }
     }
 
+    pub fn len(&self) -> usize {
+        (self.height * self.width) as usize
+    }
+
     /// This map, out of the whole buffer read back as floats.
     pub fn read(&self, values: &[f32]) -> Array2<f32> {
-        let (offset, len) = (self.offset as usize, (self.height * self.width) as usize);
+        let (offset, len) = (self.offset as usize, self.len());
         Array2::from_shape_vec((self.height as usize, self.width as usize), values[offset..offset + len].to_vec())
             .expect("height × width values")
     }
@@ -62,14 +67,20 @@ struct PictureParams {
 pub struct Kernels {
     module: Module,
     map_max: ComputePipeline,
+    scale: ComputePipeline,
     resample: ComputePipeline,
 }
 
 impl Kernels {
     pub fn new(device: &Device) -> Kernels {
         use Binding::*;
-        let module = Module::new(device, "fusion.wgsl", SOURCE, &[Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite]);
-        Kernels { map_max: module.pipeline(device, "map_max"), resample: module.pipeline(device, "resample"), module }
+        let module = Module::new(device, "fusion.wgsl", SOURCE, &[Uniform, Read, Read, ReadWrite, Read, Read, ReadWrite, ReadWrite]);
+        Kernels {
+            map_max: module.pipeline(device, "map_max"),
+            scale: module.pipeline(device, "scale"),
+            resample: module.pipeline(device, "resample"),
+            module,
+        }
     }
 
     /// Records the maxima and the pictures' values; returns the values, picture after picture,
@@ -102,10 +113,13 @@ impl Kernels {
             &context.input("pictures", &params),
             &context.input("members", &members),
             &values,
+            &context.output("scaled maps", 2 * frame.map_values as usize),
         ];
         let bind_group = context.bind(self.module.layout(), &buffers);
-        if !maps.infos.is_empty() {
-            dispatch(encoder, &self.map_max, &bind_group, [maps.infos.len() as u32, 1, 1]);
+        if let Some(longest) = maps.infos.iter().map(|m| (m.height * m.width) as usize).max() {
+            let count = maps.infos.len() as u32;
+            dispatch(encoder, &self.map_max, &bind_group, [count, 1, 1]);
+            dispatch(encoder, &self.scale, &bind_group, [groups(longest, 256), count, 1]);
         }
         let tiles = [groups(frame.width as usize, 16), groups(frame.height as usize, 16), pictures.len() as u32];
         dispatch(encoder, &self.resample, &bind_group, tiles);

@@ -42,7 +42,8 @@ struct Frame {
     gamma: f32,
     opacity: f32,
     colormap: u32,
-    _pad: [u32; 3],
+    map_values: u32,
+    _pad: [u32; 2],
 }
 
 impl Gpu {
@@ -166,7 +167,8 @@ impl Gpu {
             gamma: settings.gamma,
             opacity: settings.opacity,
             colormap: colormap_index(settings.colormap),
-            _pad: [0; 3],
+            map_values: maps.infos.iter().map(|m| m.len()).sum::<usize>() as u32,
+            _pad: [0; 2],
         };
         let index = |layer: usize, method: usize| (layer * methods + method) as u32;
         let cells = (0..layers).flat_map(|l| (0..methods).map(move |m| Picture { maps: vec![index(l, m)], scaling: Scaling::Normalize }));

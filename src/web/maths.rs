@@ -35,7 +35,8 @@ pub async fn find(state: RwSignal<GpuState>) {
             GPU.with(|g| *g.borrow_mut() = Some(Rc::new(gpu)));
             state.set(GpuState::Ready(name));
         }
-        Err(err) => state.set(GpuState::Missing(err.to_string())),
+        // wgpu lists every backend it lacks; in a browser the one that matters is WebGPU.
+        Err(_) => state.set(GpuState::Missing("this browser offers no WebGPU adapter".into())),
     }
 }
 

@@ -56,6 +56,8 @@ struct State {
     enlarged: RwSignal<Option<Cell>>,
     hover: RwSignal<String>,
     gpu: RwSignal<GpuState>,
+    /// Which path drew the pictures on screen: "gpu" or "cpu" (the grid's data-drawn-by).
+    drawn_by: RwSignal<&'static str>,
     /// The user's choice in the details panel; the GPU is used only if there is one.
     use_gpu: RwSignal<bool>,
 }
@@ -128,6 +130,7 @@ impl State {
             enlarged: RwSignal::new(None),
             hover: RwSignal::new(String::new()),
             gpu: RwSignal::new(GpuState::Looking),
+            drawn_by: RwSignal::new(""),
             use_gpu: RwSignal::new(true),
         }
     }
@@ -341,7 +344,7 @@ fn redraw(state: State) {
     });
     let started = now_ms();
     let Some(gpu) = gpu else {
-        return shown(state, display::show(&seen, &raw, &settings, &fusion), started);
+        return shown(state, display::show(&seen, &raw, &settings, &fusion), "cpu", started);
     };
     spawn_local(async move {
         let maps = display::chosen_maps(&raw, &settings.methods);
@@ -350,7 +353,7 @@ fn redraw(state: State) {
             return; // a newer redraw is under way
         }
         match result {
-            Ok(pictures) => shown(state, pictures, started),
+            Ok(pictures) => shown(state, pictures, "gpu", started),
             Err(err) => {
                 // Changing the GPU state runs this effect again, on the CPU.
                 state.error.set(Some(format!("{err}. The maps are drawn on the CPU from now on; they are the same.")));
@@ -360,13 +363,14 @@ fn redraw(state: State) {
     });
 }
 
-fn shown(state: State, shown: Shown, started: f64) {
+fn shown(state: State, shown: Shown, drawn_by: &'static str, started: f64) {
     let asked_at = memory(|m| m.asked_at);
     state.timings.update(|t| {
         t.page_cam = now_ms() - started;
         t.to_grid = now_ms() - asked_at;
     });
     state.shown.set(Some(Arc::new(shown)));
+    state.drawn_by.set(drawn_by);
 }
 
 #[component]
@@ -709,7 +713,7 @@ fn Grid(state: State) -> impl IntoView {
             })
             .collect_view();
         Some(view! {
-            <table id="grid" class="grid">
+            <table id="grid" class="grid" data-drawn-by=move || state.drawn_by.get()>
                 <thead><tr><th></th>{header}<th scope="col">"fused (Eq. 9)"<br/><small>"with the box"</small></th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>

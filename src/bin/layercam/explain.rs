@@ -1,6 +1,7 @@
 //! `layercam explain`: images (or a tensor) in, maps, overlays and a summary.json out.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -91,13 +92,33 @@ impl Device {
     }
 }
 
+/// The device of a run, opened when the first maps are due (a run that fails on its input never
+/// starts a GPU), then shared by every image.
+pub struct Maths {
+    device: Device,
+    gpu: OnceLock<std::result::Result<Option<Gpu>, String>>,
+}
+
+impl Maths {
+    pub fn new(device: Device) -> Self {
+        Maths { device, gpu: OnceLock::new() }
+    }
+
+    pub fn gpu(&self) -> Result<Option<&Gpu>> {
+        match self.gpu.get_or_init(|| self.device.open().map_err(|e| e.to_string())) {
+            Ok(gpu) => Ok(gpu.as_ref()),
+            Err(reason) => Err(Error::Gpu(reason.trim_start_matches("the GPU path failed: ").to_string())),
+        }
+    }
+}
+
 /// Everything one image needs, prepared once for the whole run.
 pub struct Job {
     pub model: Model,
     pub explainer: Explainer,
     pub settings: Settings,
-    /// Runs the CAM maths when present; the CPU does otherwise.
-    pub gpu: Option<Gpu>,
+    /// Where the CAM maths runs.
+    pub maths: Maths,
     /// `Some(c)`: explain class c; `None`: the `top` best classes.
     pub class: Option<usize>,
     pub top: usize,
@@ -113,7 +134,7 @@ impl Job {
         }
         let layers = model.resolve_layers(layers);
         let explainer = Explainer::new(&model.classifier, &layers)?;
-        Ok(Job { model, explainer, settings, gpu: None, class: None, top: 1, save_tensors: false })
+        Ok(Job { model, explainer, settings, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
     }
 }
 
@@ -123,7 +144,7 @@ pub fn run(args: Args) -> Result<()> {
     job.class = args.class;
     job.top = args.top.into();
     job.save_tensors = args.save_tensors;
-    job.gpu = args.device.open()?;
+    job.maths = Maths::new(args.device);
     match (&args.image, &args.input_npy) {
         (Some(image), _) if image.is_dir() => explain_folder(&job, image, &args.out),
         (Some(image), _) => explain_source(&job, &Source::Image(image.clone()), &args.out),
@@ -242,7 +263,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             layers: &job.explainer.layers,
             seen: &seen,
             settings: &job.settings,
-            device: job.gpu.as_ref().map_or("cpu", Gpu::adapter),
+            device: job.maths.gpu()?.map_or("cpu", Gpu::adapter),
             timings_ms: &timings,
         };
         let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });
@@ -261,7 +282,7 @@ pub fn class_pictures(
     seen: &RgbImage,
 ) -> Result<Shown> {
     let settings = &job.settings;
-    match &job.gpu {
+    match job.maths.gpu()? {
         Some(gpu) => {
             explain::check_tensors(names, activations, gradients)?;
             let activations: Vec<_> = activations.iter().map(|a| a.view()).collect();
