@@ -68,6 +68,7 @@ test('a sample photo: top-1 “tiger cat” and a grid of maps', async (t) => {
   await waitForMaps('tiger cat');
   await page.waitForSelector('#fused-0');
   await page.waitForFunction(() => document.querySelectorAll('#grid canvas').length === 4 * 6);
+  await page.waitForSelector('#grid[data-drawn-by="gpu"]'); // this browser has WebGPU (gpu.test.mjs compares both paths)
   t.diagnostic(`click on a sample → full grid: ${Date.now() - clicked} ms`);
   assert.equal((await page.textContent('#top li:first-child .label')).trim(), 'tiger cat');
   assert.ok(await colours('#fused-0') > 20, 'the fused map is not blank');
