@@ -1,7 +1,7 @@
 //! One error type for the whole pipeline. Every message names the problem in words a user can act on.
 
 /// Everything that can go wrong between the bytes a user hands us and the maps we give back.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read {path}: {reason}")]
     Io { path: String, reason: String },
@@ -32,6 +32,9 @@ pub enum Error {
 
     #[error("invalid input: {0}")]
     Input(String),
+
+    #[error("no GPU adapter: {0}")]
+    NoGpu(String),
 
     #[error("the GPU path failed: {0}")]
     Gpu(String),

@@ -179,7 +179,7 @@ async fn adapter(backends: wgpu::Backends) -> Result<wgpu::Adapter> {
     descriptor.backends = backends;
     let instance = wgpu::Instance::new(descriptor.with_env());
     let options = wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() };
-    instance.request_adapter(&options).await.map_err(|e| Error::Gpu(format!("no GPU adapter: {e}")))
+    instance.request_adapter(&options).await.map_err(|e| Error::NoGpu(e.to_string()))
 }
 
 /// How a kernel sees one binding; bindings are numbered in order.

@@ -98,6 +98,10 @@ impl Gpu {
         fusion: &[bool],
         settings: &Settings,
     ) -> Result<Shown> {
+        if raw.iter().all(Vec::is_empty) {
+            // No method chosen: no picture, nothing to ask the GPU.
+            return Ok(display::draw(seen, ClassMaps { class, raw, fused: vec![], boxes: vec![] }, settings));
+        }
         let (drawn, bytes) = self
             .context
             .request(|encoder| {
@@ -182,7 +186,7 @@ impl Gpu {
         let image: Vec<u32> = seen.pixels().map(|p| u32::from_le_bytes([p[0], p[1], p[2], 255])).collect();
         let image = self.context.input("image", &image);
         let colours = self.colormap.encode(&self.context, encoder, (&frame, &frame_buffer), &values, &image, pictures.len());
-        Drawn { colours, values, layers, methods }
+        Drawn { colours, values, layers, methods, pixels: u64::from(seen.width() * seen.height()) }
     }
 }
 
@@ -205,17 +209,17 @@ struct Drawn {
     values: wgpu::Buffer,
     layers: usize,
     methods: usize,
+    pixels: u64,
 }
 
 impl Drawn {
     /// Every picture's RGBA, and the fused pictures' values (the maps behind them).
     fn regions(&self) -> Vec<Region> {
-        let picture_bytes = self.colours.size() / (self.layers * self.methods + self.methods).max(1) as u64;
-        let fused_offset = picture_bytes * (self.layers * self.methods) as u64;
-        vec![
-            Region::whole(&self.colours),
-            Region { buffer: self.values.clone(), offset: fused_offset, size: picture_bytes * self.methods as u64 },
-        ]
+        let picture_bytes = self.pixels * 4;
+        let cells = (self.layers * self.methods) as u64;
+        let colours = Region { buffer: self.colours.clone(), offset: 0, size: picture_bytes * (cells + self.methods as u64) };
+        let fused = Region { buffer: self.values.clone(), offset: picture_bytes * cells, size: picture_bytes * self.methods as u64 };
+        vec![colours, fused]
     }
 
     /// `bytes` as `regions` ordered them; `maps` holds the raw maps, the fused ones and boxes are added.

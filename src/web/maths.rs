@@ -8,6 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
+use crate::Error;
 use crate::gpu::Gpu;
 
 /// What the page knows about its GPU.
@@ -36,7 +37,8 @@ pub async fn find(state: RwSignal<GpuState>) {
             state.set(GpuState::Ready(name));
         }
         // wgpu lists every backend it lacks; in a browser the one that matters is WebGPU.
-        Err(_) => state.set(GpuState::Missing("this browser offers no WebGPU adapter".into())),
+        Err(Error::NoGpu(_)) => state.set(GpuState::Missing("this browser offers no WebGPU adapter".into())),
+        Err(err) => state.set(GpuState::Failed(err.to_string())),
     }
 }
 

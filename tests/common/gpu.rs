@@ -160,6 +160,14 @@ pub async fn pictures_match(gpu: &Gpu) -> (f32, u8) {
         let (map, colour) = assert_pictures(&what, &on_gpu, &cpu_pictures(&seen, &raw, &fusion, &settings));
         worst = (worst.0.max(map), worst.1.max(colour));
     }
+    // The smallest request: one layer, one method, one pixel (buffers smaller than their padding).
+    let (seen, one) = (random.image(1, 1), vec![vec![random.map((3, 2))]]);
+    let settings = Settings { methods: vec![Method::LayerCam], ..settings };
+    let on_gpu = gpu.show(&seen, 0, one.clone(), &[true], &settings).await.expect("one pixel on the GPU");
+    assert_pictures("one pixel", &on_gpu, &cpu_pictures(&seen, &one, &[true], &settings));
+    // No method chosen: no picture, and no error.
+    let none = gpu.show(&seen, 0, vec![vec![]; 2], &[true, true], &Settings { methods: vec![], ..settings }).await;
+    assert!(none.expect("no method, no error").fused.is_empty());
     worst
 }
 

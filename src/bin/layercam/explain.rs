@@ -96,7 +96,7 @@ impl Device {
 /// starts a GPU), then shared by every image.
 pub struct Maths {
     device: Device,
-    gpu: OnceLock<std::result::Result<Option<Gpu>, String>>,
+    gpu: OnceLock<Result<Option<Gpu>>>,
 }
 
 impl Maths {
@@ -105,9 +105,9 @@ impl Maths {
     }
 
     pub fn gpu(&self) -> Result<Option<&Gpu>> {
-        match self.gpu.get_or_init(|| self.device.open().map_err(|e| e.to_string())) {
+        match self.gpu.get_or_init(|| self.device.open()) {
             Ok(gpu) => Ok(gpu.as_ref()),
-            Err(reason) => Err(Error::Gpu(reason.trim_start_matches("the GPU path failed: ").to_string())),
+            Err(err) => Err(err.clone()),
         }
     }
 }
