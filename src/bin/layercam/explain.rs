@@ -1,7 +1,7 @@
 //! `layercam explain`: images (or a tensor) in, maps, overlays and a summary.json out.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Once, OnceLock};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -97,11 +97,17 @@ impl Device {
 pub struct Maths {
     device: Device,
     gpu: OnceLock<Result<Option<Gpu>>>,
+    warned: Once,
 }
 
 impl Maths {
     pub fn new(device: Device) -> Self {
-        Maths { device, gpu: OnceLock::new() }
+        Maths { device, gpu: OnceLock::new(), warned: Once::new() }
+    }
+
+    /// Says once per run that the GPU failed and the CPU took over.
+    fn warn_once(&self, err: &Error) {
+        self.warned.call_once(|| eprintln!("warning: {err}; the CAM maths runs on the CPU instead (same maps)"));
     }
 
     pub fn gpu(&self) -> Result<Option<&Gpu>> {
@@ -246,7 +252,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
     for (k, &class) in classes.iter().enumerate() {
         let clock = Instant::now();
         let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
-        let shown = class_pictures(job, class, &names, &forward.activations, &per_layer, &seen)?;
+        let (shown, device) = class_pictures(job, class, &names, &forward.activations, &per_layer, &seen)?;
         let cam_ms = ms(clock);
         let timings = [
             ("preprocess", preprocess_ms),
@@ -263,7 +269,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             layers: &job.explainer.layers,
             seen: &seen,
             settings: &job.settings,
-            device: job.maths.gpu()?.map_or("cpu", Gpu::adapter),
+            device: &device,
             timings_ms: &timings,
         };
         let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });
@@ -273,27 +279,29 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
 }
 
 /// One class's maps and pictures, on the GPU when the job has one.
-pub fn class_pictures(
+/// One class's maps and pictures, on the GPU when the job has one; and where they were computed.
+/// With `--device auto` a failing GPU is given up for the CPU (same maps) instead of losing images.
+fn class_pictures(
     job: &Job,
     class: usize,
     names: &[String],
     activations: &[Array3<f32>],
     gradients: &[ArrayView3<f32>],
     seen: &RgbImage,
-) -> Result<Shown> {
+) -> Result<(Shown, String)> {
     let settings = &job.settings;
-    match job.maths.gpu()? {
-        Some(gpu) => {
-            explain::check_tensors(names, activations, gradients)?;
-            let activations: Vec<_> = activations.iter().map(|a| a.view()).collect();
-            pollster::block_on(gpu.explain(seen, class, &activations, gradients, settings))
-        }
-        None => {
-            let size = (seen.height() as usize, seen.width() as usize);
-            let maps = explain::class_maps(class, names, activations, gradients, settings, size)?;
-            Ok(display::draw(seen, maps, settings))
+    if let Some(gpu) = job.maths.gpu()? {
+        explain::check_tensors(names, activations, gradients)?;
+        let views: Vec<_> = activations.iter().map(|a| a.view()).collect();
+        match pollster::block_on(gpu.explain(seen, class, &views, gradients, settings)) {
+            Ok(shown) => return Ok((shown, gpu.adapter().to_string())),
+            Err(err) if job.maths.device == Device::Auto => job.maths.warn_once(&err),
+            Err(err) => return Err(err),
         }
     }
+    let size = (seen.height() as usize, seen.width() as usize);
+    let maps = explain::class_maps(class, names, activations, gradients, settings, size)?;
+    Ok((display::draw(seen, maps, settings), "cpu".into()))
 }
 
 /// The model's input and the picture it shows, from an image file or a tensor.
