@@ -123,7 +123,7 @@ pub fn cpu_pictures(seen: &RgbImage, raw: &[Vec<Array2<f32>>], fusion: &[bool], 
 /// GPU pictures vs CPU pictures: fused maps within the map tolerance, boxes equal, every picture
 /// within one colour step. Returns (worst map error, worst colour step).
 pub fn assert_pictures(what: &str, gpu: &Shown, cpu: &Shown) -> (f32, u8) {
-    let worst_map = assert_maps(&format!("{what}, fused"), &[gpu.maps.fused.clone()], &[cpu.maps.fused.clone()]);
+    let worst_map = assert_maps(&format!("{what}, fused"), std::slice::from_ref(&gpu.maps.fused), std::slice::from_ref(&cpu.maps.fused));
     assert_eq!(gpu.maps.boxes, cpu.maps.boxes, "{what}: boxes");
     let mut worst_colour = 0;
     let pairs = gpu.cells.iter().flatten().zip(cpu.cells.iter().flatten()).chain(gpu.fused.iter().zip(&cpu.fused));
