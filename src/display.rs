@@ -42,11 +42,21 @@ pub fn chosen_maps(raw: &ClassRawMaps, methods: &[Method]) -> Vec<Vec<Array2<f32
 
 /// The chosen methods' raw maps, fused over the stages where `fusion` is true, with boxes.
 pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size: (usize, usize)) -> ClassMaps {
-    let chosen = settings.methods.len();
-    let arrays = chosen_maps(raw, &settings.methods);
-    let fused: Vec<Array2<f32>> = (0..chosen)
+    fuse_stages(raw.class, chosen_maps(raw, &settings.methods), settings, fusion, size)
+}
+
+/// `raw[layer][method]` (the methods of `settings`) with each method's fused map over the stages
+/// where `fusion` is true, at `size`, and its box.
+pub fn fuse_stages(
+    class: usize,
+    raw: Vec<Vec<Array2<f32>>>,
+    settings: &Settings,
+    fusion: &[bool],
+    size: (usize, usize),
+) -> ClassMaps {
+    let fused: Vec<Array2<f32>> = (0..settings.methods.len())
         .map(|m| {
-            let included: Vec<_> = arrays.iter().zip(fusion).filter(|(_, on)| **on).map(|(layer, _)| layer[m].view()).collect();
+            let included: Vec<_> = raw.iter().zip(fusion).filter(|(_, on)| **on).map(|(layer, _)| layer[m].view()).collect();
             match included.is_empty() {
                 true => Array2::zeros(size), // no stage selected: nothing to fuse
                 false => fuse(included.into_iter(), settings.gamma, size),
@@ -54,7 +64,7 @@ pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size
         })
         .collect();
     let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
-    ClassMaps { class: raw.class, raw: arrays, fused, boxes }
+    ClassMaps { class, raw, fused, boxes }
 }
 
 /// Every picture of the grid and the fused column, on the CPU.

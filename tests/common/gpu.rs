@@ -110,14 +110,7 @@ pub async fn raw_maps_of_awkward_sizes(gpu: &Gpu) -> f32 {
 /// `fusion` is true) with boxes.
 pub fn cpu_pictures(seen: &RgbImage, raw: &[Vec<Array2<f32>>], fusion: &[bool], settings: &Settings) -> Shown {
     let size = (seen.height() as usize, seen.width() as usize);
-    let fused: Vec<Array2<f32>> = (0..settings.methods.len())
-        .map(|m| {
-            let included: Vec<_> = raw.iter().zip(fusion).filter(|(_, on)| **on).map(|(layer, _)| layer[m].view()).collect();
-            if included.is_empty() { Array2::zeros(size) } else { explain::fuse(included.into_iter(), settings.gamma, size) }
-        })
-        .collect();
-    let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
-    display::draw(seen, explain::ClassMaps { class: 0, raw: raw.to_vec(), fused, boxes }, settings)
+    display::draw(seen, display::fuse_stages(0, raw.to_vec(), settings, fusion, size), settings)
 }
 
 /// GPU pictures vs CPU pictures: fused maps within the map tolerance, boxes equal, every picture

@@ -8,8 +8,6 @@ use image::RgbImage;
 use layercam::cam::Method;
 use layercam::display;
 use layercam::explain::{self, Settings};
-use layercam::protocol::ClassRawMaps;
-use layercam::runtime::Layer;
 use layercam::model::preprocess;
 use layercam::Result;
 use ndarray::{Array3, ArrayView3, Axis};
@@ -126,14 +124,7 @@ fn pictures(
         None => println!("\nCAM maths and pictures, LayerCAM, CPU only"),
     }
     let settings = Settings::default();
-    let raw = explain::raw_maps(layers, activations, gradients, &Method::ALL)?;
-    let raw = ClassRawMaps {
-        class,
-        layers: activations.iter().map(|a| Layer { name: String::new(), shape: a.dim().into() }).collect(),
-        maps: raw.into_iter().map(|l| l.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect(),
-        backward_ms: 0.0,
-        cam_ms: 0.0,
-    };
+    let raw = explain::raw_maps(layers, activations, gradients, &settings.methods)?;
     let fusion = vec![true; layers.len()];
     let views: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     for side in [seen.width(), 1024] {
@@ -144,15 +135,16 @@ fn pictures(
                 let maps = explain::class_maps(class, layers, activations, gradients, &settings, size).expect("maps");
                 drop(display::draw(&seen, maps, &settings));
             })),
-            (format!("{side}²: raw maps → pictures (redraw), CPU"), Box::new(|| drop(display::show(&seen, &raw, &settings, &fusion)))),
+            (format!("{side}²: raw maps → pictures (redraw), CPU"), Box::new(|| {
+                drop(display::draw(&seen, display::fuse_stages(class, raw.clone(), &settings, &fusion, size), &settings));
+            })),
         ];
         if let Some(gpu) = &gpu {
             stages.push((format!("{side}²: tensors → pictures, GPU"), Box::new(|| {
                 drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, &settings)).expect("GPU"));
             })));
             stages.push((format!("{side}²: raw maps → pictures (redraw), GPU"), Box::new(|| {
-                let maps = display::chosen_maps(&raw, &settings.methods);
-                drop(pollster::block_on(gpu.show(&seen, class, maps, &fusion, &settings)).expect("GPU"));
+                drop(pollster::block_on(gpu.show(&seen, class, raw.clone(), &fusion, &settings)).expect("GPU"));
             })));
         }
         for (name, stage) in &stages {

@@ -278,7 +278,6 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
     Ok(reports)
 }
 
-/// One class's maps and pictures, on the GPU when the job has one.
 /// One class's maps and pictures, on the GPU when the job has one; and where they were computed.
 /// With `--device auto` a failing GPU is given up for the CPU (same maps) instead of losing images.
 fn class_pictures(
