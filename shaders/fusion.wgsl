@@ -1,7 +1,8 @@
 // From raw maps (each at its layer's resolution) to pictures' values at the image size: each map's
 // max, then normalised (M / max M) and scaled (Eq. 9: tanh(γ·M / max M)) at the map's own small
 // resolution, then bilinear upsampling with half-pixel centres and the element-wise max over the
-// layers a picture fuses.
+// layers a picture fuses, each member taken normalised or scaled (cam::stages: the shallow stages
+// are scaled, the deep ones enter normalised).
 // CPU twins: cam::normalize_max, cam::scale_tanh, cam::upsample_bilinear, cam::fuse_max.
 
 struct Map {
@@ -11,23 +12,25 @@ struct Map {
     _pad: u32,
 }
 
-// One picture: the max over `members[first .. first + count]` (indices into `infos`).
+// One picture: the max over `members[first .. first + count]`.
 struct Picture {
     first: u32,
     count: u32,
-    scaling: u32, // SCALE_*
-    _pad: u32,
 }
 
-const SCALE_NORMALIZE: u32 = 0u; // a layer's own picture
-const SCALE_TANH: u32 = 1u;      // Eq. 9, before fusion
+// A map of a picture (an index into `infos`) and how it is scaled: 0 normalised (M / max M), 1 by
+// Eq. 9 (tanh(γ·M / max M)); the offset into `scaled` of that scaling's copy of every map.
+struct Member {
+    map: u32,
+    scaling: u32,
+}
 
 @group(0) @binding(0) var<uniform> frame: Frame;
 @group(0) @binding(1) var<storage, read> maps: array<f32>;
 @group(0) @binding(2) var<storage, read> infos: array<Map>;
 @group(0) @binding(3) var<storage, read_write> maxima: array<f32>;
 @group(0) @binding(4) var<storage, read> pictures: array<Picture>;
-@group(0) @binding(5) var<storage, read> members: array<u32>;
+@group(0) @binding(5) var<storage, read> members: array<Member>;
 @group(0) @binding(6) var<storage, read_write> values: array<f32>;
 // Every map normalised (first `frame.map_values` values), then every map tanh-scaled.
 @group(0) @binding(7) var<storage, read_write> scaled: array<f32>;
@@ -83,7 +86,8 @@ fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
     let picture = pictures[id.z];
     var value = 0.0; // a fusion of no layer shows nothing
     for (var i = 0u; i < picture.count; i++) {
-        let sample = upsampled(members[picture.first + i], picture.scaling, y, x);
+        let member = members[picture.first + i];
+        let sample = upsampled(member.map, member.scaling, y, x);
         value = select(max(value, sample), sample, i == 0u);
     }
     values[(id.z * frame.height + y) * frame.width + x] = value;

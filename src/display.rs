@@ -5,8 +5,8 @@
 use image::{Rgb, RgbImage};
 use ndarray::Array2;
 
-use crate::cam::{self, Method};
-use crate::explain::{ClassMaps, Settings, fuse};
+use crate::cam::{self, Fusion, Method};
+use crate::explain::{ClassMaps, Settings, fuse_stages};
 use crate::protocol::{ClassRawMaps, Picture};
 
 /// Box colour: white reads on every colormap.
@@ -40,35 +40,13 @@ pub fn chosen_maps(raw: &ClassRawMaps, methods: &[Method]) -> Vec<Vec<Array2<f32
         .collect()
 }
 
-/// The chosen methods' raw maps, fused over the stages where `fusion` is true, with boxes.
-pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &[bool], size: (usize, usize)) -> ClassMaps {
+/// The chosen methods' raw maps, fused as `fusion` says, with boxes.
+pub fn class_maps(raw: &ClassRawMaps, settings: &Settings, fusion: &Fusion, size: (usize, usize)) -> ClassMaps {
     fuse_stages(raw.class, chosen_maps(raw, &settings.methods), settings, fusion, size)
 }
 
-/// `raw[layer][method]` (the methods of `settings`) with each method's fused map over the stages
-/// where `fusion` is true, at `size`, and its box.
-pub fn fuse_stages(
-    class: usize,
-    raw: Vec<Vec<Array2<f32>>>,
-    settings: &Settings,
-    fusion: &[bool],
-    size: (usize, usize),
-) -> ClassMaps {
-    let fused: Vec<Array2<f32>> = (0..settings.methods.len())
-        .map(|m| {
-            let included: Vec<_> = raw.iter().zip(fusion).filter(|(_, on)| **on).map(|(layer, _)| layer[m].view()).collect();
-            match included.is_empty() {
-                true => Array2::zeros(size), // no stage selected: nothing to fuse
-                false => fuse(included.into_iter(), settings.gamma, size),
-            }
-        })
-        .collect();
-    let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
-    ClassMaps { class, raw, fused, boxes }
-}
-
 /// Every picture of the grid and the fused column, on the CPU.
-pub fn show(seen: &RgbImage, raw: &ClassRawMaps, settings: &Settings, fusion: &[bool]) -> Shown {
+pub fn show(seen: &RgbImage, raw: &ClassRawMaps, settings: &Settings, fusion: &Fusion) -> Shown {
     let size = (seen.height() as usize, seen.width() as usize);
     draw(seen, class_maps(raw, settings, fusion, size), settings)
 }

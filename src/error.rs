@@ -12,6 +12,9 @@ pub enum Error {
     #[error("the image is {width}×{height} pixels; the largest side accepted is {max} pixels")]
     ImageTooLarge { width: u32, height: u32, max: u32 },
 
+    #[error("the image is {width}×{height} pixels; the smallest side accepted is {min} pixels")]
+    ImageTooSmall { width: u32, height: u32, min: u32 },
+
     #[error("not an ONNX model: {0}")]
     NotOnnx(String),
 

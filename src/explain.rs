@@ -4,7 +4,7 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
-use crate::cam::{self, Colormap, Method};
+use crate::cam::{self, Colormap, Fusion, Method};
 use crate::model::labels::Labels;
 use crate::{Error, Result};
 
@@ -45,20 +45,21 @@ pub struct Prediction {
 
 /// The `k` classes with the largest logits, with softmax probabilities.
 pub fn top_classes(logits: &[f32], labels: &Labels, k: usize) -> Vec<Prediction> {
-    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    let probs = softmax(logits);
     let mut order: Vec<usize> = (0..logits.len()).collect();
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
     order
         .into_iter()
         .take(k)
-        .map(|class| Prediction {
-            class,
-            label: labels.name(class),
-            logit: logits[class],
-            prob: (logits[class] - max).exp() / total,
-        })
+        .map(|class| Prediction { class, label: labels.name(class), logit: logits[class], prob: probs[class] })
         .collect()
+}
+
+/// Every class's probability.
+pub fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let total: f32 = logits.iter().map(|l| (l - max).exp()).sum();
+    logits.iter().map(|l| (l - max).exp() / total).collect()
 }
 
 /// Every map of one class.
@@ -67,27 +68,37 @@ pub struct ClassMaps {
     pub class: usize,
     /// `raw[layer][method]`: unnormalised, at the layer's resolution.
     pub raw: Vec<Vec<Array2<f32>>>,
-    /// `fused[method]`: Eq. 9 scaling, upsampled to the input size, max over layers.
+    /// `fused[method]`: each fused stage scaled (Eq. 9) or normalised, upsampled to the input size,
+    /// max over the stages.
     pub fused: Vec<Array2<f32>>,
     /// `boxes[method]`: box of the fused map's largest region; None for an all-zero map.
     pub boxes: Vec<Option<[usize; 4]>>,
+    /// Which stages the fused maps fuse, and which of them Eq. 9 scales.
+    pub fusion: Fusion,
 }
 
-/// Computes the maps of one class from each layer's activation `[C, H, W]` and gradient `[C, H, W]`.
+/// Computes the maps of one class from each layer's activation `[C, H, W]` and gradient `[C, H, W]`,
+/// fused as `fusion` says.
 pub fn class_maps(
     class: usize,
     layers: &[String],
     activations: &[Array3<f32>],
     gradients: &[ArrayView3<f32>],
     settings: &Settings,
+    fusion: &Fusion,
     size: (usize, usize),
 ) -> Result<ClassMaps> {
     let raw = raw_maps(layers, activations, gradients, &settings.methods)?;
+    Ok(fuse_stages(class, raw, settings, fusion, size))
+}
+
+/// `raw[layer][method]` (the methods of `settings`) with each method's fused map at `size` and its box.
+pub fn fuse_stages(class: usize, raw: Vec<Vec<Array2<f32>>>, settings: &Settings, fusion: &Fusion, size: (usize, usize)) -> ClassMaps {
     let fused: Vec<Array2<f32>> = (0..settings.methods.len())
-        .map(|m| fuse(raw.iter().map(|layer| layer[m].view()), settings.gamma, size))
+        .map(|m| fuse(fusion.members().map(|(layer, scaled)| (raw[layer][m].view(), scaled)), settings.gamma, size))
         .collect();
     let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
-    Ok(ClassMaps { class, raw, fused, boxes })
+    ClassMaps { class, raw, fused, boxes, fusion: fusion.clone() }
 }
 
 /// `raw[layer][method]` for one class, after checking the tensors hold numbers.
@@ -105,10 +116,19 @@ pub fn raw_maps(
         .collect())
 }
 
-/// Eq. 9 on every layer, upsampled to `size`, element-wise max.
-pub fn fuse<'a>(maps: impl Iterator<Item = ArrayView2<'a, f32>>, gamma: f32, (h, w): (usize, usize)) -> Array2<f32> {
-    let scaled: Vec<Array2<f32>> = maps.map(|m| cam::upsample_bilinear(cam::scale_tanh(m, gamma).view(), h, w)).collect();
-    let views: Vec<ArrayView2<f32>> = scaled.iter().map(|m| m.view()).collect();
+/// The fused map of §3.3: each stage's map scaled by Eq. 9 (`true`) or normalised (`false`),
+/// upsampled to `size`, element-wise max. No stage: all zero.
+pub fn fuse<'a>(maps: impl Iterator<Item = (ArrayView2<'a, f32>, bool)>, gamma: f32, (h, w): (usize, usize)) -> Array2<f32> {
+    let prepared: Vec<Array2<f32>> = maps
+        .map(|(map, scaled)| {
+            let map = if scaled { cam::scale_tanh(map, gamma) } else { cam::normalize_max(map) };
+            cam::upsample_bilinear(map.view(), h, w)
+        })
+        .collect();
+    if prepared.is_empty() {
+        return Array2::zeros((h, w));
+    }
+    let views: Vec<ArrayView2<f32>> = prepared.iter().map(|m| m.view()).collect();
     cam::fuse_max(&views)
 }
 

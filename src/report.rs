@@ -7,7 +7,7 @@
 //! overview.png                      one row per method: input, every layer's overlay, fused map
 //! maps/<method>/<layer>.npy         raw map M, float32 [H, W] at the layer's resolution, unnormalised
 //! overlays/<method>/<layer>.png     M / max M, upsampled and overlaid on input.png
-//! fused/<method>.npy                fused map (Eq. 9, max over layers), float32 at the input size
+//! fused/<method>.npy                fused map (max over the fused stages, the shallow ones scaled by Eq. 9), float32 at the input size
 //! fused/<method>.png                its overlay, with the box
 //! tensors/<layer>.activation.npy    A, float32 [C, H, W]   (only when asked for)
 //! tensors/<layer>.gradient.npy      g = ∂logit/∂A, float32 [C, H, W]   (only when asked for)
@@ -21,7 +21,7 @@ use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 
 use crate::display::Shown;
-use crate::explain::{Prediction, Settings};
+use crate::explain::{ClassMaps, Prediction, Settings};
 use crate::runtime::Layer;
 use crate::{Error, Result};
 
@@ -87,7 +87,7 @@ pub fn class_files(ctx: &Context, shown: &Shown, tensors: Option<Tensors>) -> Re
         box_json.insert(method.name(), maps.boxes[m]);
     }
     files.push(OutputFile { path: "overview.png".into(), bytes: png(&overview(ctx.seen, pictures, fused_pictures))? });
-    let summary = summary(ctx, maps.class, layers_json, fused_json, box_json);
+    let summary = summary(ctx, maps, layers_json, fused_json, box_json);
     let summary = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Runtime(e.to_string()))?;
     files.insert(0, OutputFile { path: "summary.json".into(), bytes: summary });
     Ok(files)
@@ -95,12 +95,16 @@ pub fn class_files(ctx: &Context, shown: &Shown, tensors: Option<Tensors>) -> Re
 
 fn summary(
     ctx: &Context,
-    class: usize,
+    maps: &ClassMaps,
     layers: Vec<Value>,
     fused: BTreeMap<&str, String>,
     boxes: BTreeMap<&str, Option<[usize; 4]>>,
 ) -> Value {
+    let class = maps.class;
     let label = ctx.top.iter().find(|p| p.class == class).map(|p| p.label.clone());
+    let name = |(layer, _): (usize, bool)| ctx.layers[layer].name.as_str();
+    let fused_stages: Vec<&str> = maps.fusion.members().map(name).collect();
+    let scaled_stages: Vec<&str> = maps.fusion.members().filter(|(_, scaled)| *scaled).map(name).collect();
     let timings: serde_json::Map<String, Value> =
         ctx.timings_ms.iter().map(|(stage, ms)| (stage.to_string(), json!((ms * 1000.0).round() / 1000.0))).collect();
     json!({
@@ -112,6 +116,7 @@ fn summary(
         "top": ctx.top,
         "methods": ctx.settings.methods,
         "gamma": ctx.settings.gamma,
+        "fusion": { "stages": fused_stages, "eq9": scaled_stages },
         "box_threshold": ctx.settings.box_threshold,
         "input_size": [ctx.seen.height(), ctx.seen.width()],
         "layers": layers,

@@ -1,7 +1,7 @@
 //! The page's maths from the worker's raw maps: the same fused maps and boxes as the CLI, and
 //! sliders that change the pictures without the network.
 
-use layercam::cam::Method;
+use layercam::cam::{Fusion, Method};
 use layercam::display::{class_maps, show, value_at};
 use layercam::explain::Settings;
 use layercam::protocol::ClassRawMaps;
@@ -21,18 +21,23 @@ fn raw() -> ClassRawMaps {
     }
 }
 
+/// Which stages are fused and which scaled, as the page's toggles would set them.
+fn fusion(fused: [bool; 2], scaled: [bool; 2]) -> Fusion {
+    Fusion { fused: fused.to_vec(), scaled: scaled.to_vec() }
+}
+
 #[test]
-fn the_fused_map_is_eq_9_over_the_selected_stages() {
+fn the_fused_map_is_the_clis_over_the_selected_stages() {
     let settings = Settings { methods: vec![Method::LayerCam, Method::GradCam], ..Settings::default() };
-    let maps = class_maps(&raw(), &settings, &[true, true], (8, 8));
-    let cli = layercam::explain::fuse([maps.raw[0][0].view(), maps.raw[1][0].view()].into_iter(), 2.0, (8, 8));
+    let maps = class_maps(&raw(), &settings, &fusion([true, true], [true, false]), (8, 8));
+    let cli = layercam::explain::fuse([(maps.raw[0][0].view(), true), (maps.raw[1][0].view(), false)].into_iter(), 2.0, (8, 8));
     assert_eq!(maps.fused[0], cli);
     assert_eq!(maps.raw[1][1].dim(), (4, 4));
     // Only the second stage: its single peak is the whole box.
-    let only_b = class_maps(&raw(), &settings, &[false, true], (8, 8));
+    let only_b = class_maps(&raw(), &settings, &fusion([false, true], [true, true]), (8, 8));
     assert!(only_b.fused[0].iter().all(|v| *v >= 0.0) && only_b.boxes[0].is_some());
     // No stage: nothing, no box, no NaN.
-    let none = class_maps(&raw(), &settings, &[false, false], (8, 8));
+    let none = class_maps(&raw(), &settings, &fusion([false, false], [true, true]), (8, 8));
     assert!(none.fused[0].iter().all(|v| *v == 0.0));
     assert_eq!(none.boxes[0], None);
 }
@@ -40,10 +45,11 @@ fn the_fused_map_is_eq_9_over_the_selected_stages() {
 #[test]
 fn gamma_and_opacity_change_the_pictures() {
     let seen = image::RgbImage::from_pixel(8, 8, image::Rgb([100, 100, 100]));
-    let base = show(&seen, &raw(), &Settings::default(), &[true, true]);
-    let steeper = show(&seen, &raw(), &Settings { gamma: 4.0, ..Settings::default() }, &[true, true]);
+    let both = Fusion::all_scaled(2);
+    let base = show(&seen, &raw(), &Settings::default(), &both);
+    let steeper = show(&seen, &raw(), &Settings { gamma: 4.0, ..Settings::default() }, &both);
     assert_ne!(base.fused[0], steeper.fused[0]);
-    let clear = show(&seen, &raw(), &Settings { opacity: 0.0, ..Settings::default() }, &[true, true]);
+    let clear = show(&seen, &raw(), &Settings { opacity: 0.0, ..Settings::default() }, &both);
     assert_eq!(clear.cells[0][0], seen, "opacity 0 shows the image itself");
 }
 

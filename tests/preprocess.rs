@@ -10,7 +10,7 @@ use image::{ExtendedColorType, ImageEncoder, LumaA, Rgb, RgbImage, Rgba, RgbaIma
 use layercam::Error;
 use layercam::model::labels::Labels;
 use layercam::model::preprocess::{
-    CropBox, MAX_IMAGE_SIDE, Recipe, centre_crop, decode_image, efficientnet_crop, preprocess,
+    CropBox, MAX_IMAGE_SIDE, MIN_PHOTO_SIDE, Recipe, centre_crop, decode_image, decode_photo, efficientnet_crop, preprocess,
     torchvision_resized_size,
 };
 use layercam::model::sidecar::{Sidecar, sidecar_path};
@@ -560,6 +560,18 @@ fn an_image_without_pixels_is_refused() {
     .concat();
     let message = image_error(&gif);
     assert!(message.contains("0×0"), "{message}");
+}
+
+#[test]
+fn a_photo_too_small_to_explain_is_refused_by_name() {
+    let tiny = encode_png(&RgbImage::from_pixel(1, 1, Rgb([9, 9, 9])), None);
+    let err = decode_photo(&tiny).unwrap_err();
+    assert_eq!(err.to_string(), "the image is 1×1 pixels; the smallest side accepted is 8 pixels");
+    assert!(decode_image(&tiny).is_ok(), "it decodes; it is only too small to explain");
+    let thin = encode_png(&RgbImage::from_pixel(300, MIN_PHOTO_SIDE - 1, Rgb([9, 9, 9])), None);
+    assert!(matches!(decode_photo(&thin), Err(Error::ImageTooSmall { width: 300, height: 7, min: 8 })));
+    let smallest = encode_png(&RgbImage::from_pixel(MIN_PHOTO_SIDE, MIN_PHOTO_SIDE, Rgb([9, 9, 9])), None);
+    assert_eq!(decode_photo(&smallest).unwrap().dimensions(), (8, 8));
 }
 
 #[test]

@@ -9,7 +9,7 @@ mod common;
 
 use common::gpu::*;
 use image::RgbImage;
-use layercam::cam::Method;
+use layercam::cam::{Fusion, Method};
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::gpu::Gpu;
@@ -50,16 +50,16 @@ async fn timings_of_both_paths_in_the_browser() {
     let names: Vec<String> = common::LAYERS.iter().map(|l| l.to_string()).collect();
     let settings = Settings { methods: vec![Method::LayerCam], ..Settings::default() };
     let raw = explain::raw_maps(&names, &activations, &g, &settings.methods).expect("raw maps");
-    let fusion = [true; 5];
+    let fusion = Fusion::all_scaled(5);
     for side in [224, 1024] {
         let seen = RgbImage::from_pixel(side, side, image::Rgb([90, 120, 150]));
         let size = (side as usize, side as usize);
         let cpu = median_ms(|| async {
-            let maps = explain::class_maps(0, &names, &activations, &g, &settings, size).expect("maps");
+            let maps = explain::class_maps(0, &names, &activations, &g, &settings, &fusion, size).expect("maps");
             drop(display::draw(&seen, maps, &settings));
         })
         .await;
-        let on_gpu = median_ms(|| async { drop(gpu.explain(&seen, 0, &a, &g, &settings).await.expect("GPU")) }).await;
+        let on_gpu = median_ms(|| async { drop(gpu.explain(&seen, 0, &a, &g, &fusion, &settings).await.expect("GPU")) }).await;
         let redraw = median_ms(|| async { drop(gpu.show(&seen, 0, raw.clone(), &fusion, &settings).await.expect("GPU")) }).await;
         console_log!("{side}²: tensors → pictures CPU {cpu:.1} ms, GPU {on_gpu:.1} ms; raw maps → pictures (redraw) GPU {redraw:.1} ms");
     }

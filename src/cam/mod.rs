@@ -2,9 +2,10 @@
 //! (the WGSL kernels) is tested against.
 //!
 //! Per layer, an activation A and its gradient g = ∂y^c/∂A (both [C, H, W]) give a raw map M [H, W]
-//! ([`raw_map`], one file per [`Method`]). Then, as in the paper (Eq. 9 and §4.1):
-//! [`scale_tanh`] → [`upsample_bilinear`] to the image → [`fuse_max`] across layers →
-//! [`largest_box`] and [`overlay`] for display.
+//! ([`raw_map`], one file per [`Method`]). Then, as in the paper (Eq. 9 and §4.1): each fused
+//! stage's map is [`scale_tanh`]-ed (the shallow ones, [`stages`]) or [`normalize_max`]-ed (the deep
+//! ones) → [`upsample_bilinear`] to the image → [`fuse_max`] across stages → [`largest_box`] and
+//! [`overlay`] for display.
 
 mod bbox;
 mod colormap;
@@ -12,6 +13,7 @@ mod fusion;
 mod gradcam;
 mod gradcam_pp;
 mod layercam;
+pub mod stages;
 
 pub use bbox::{DEFAULT_BOX_THRESHOLD, largest_box};
 pub use colormap::{Colormap, draw_box, overlay};
@@ -19,6 +21,7 @@ pub use fusion::{fuse_max, normalize_max, scale_tanh, upsample_bilinear};
 pub use gradcam::gradcam;
 pub use gradcam_pp::gradcam_pp;
 pub use layercam::{layercam, layercam_normal};
+pub use stages::{FuseChoice, Fusion, ScaleChoice};
 
 use ndarray::{Array2, ArrayView2, ArrayView3, Zip};
 use serde::{Deserialize, Serialize};

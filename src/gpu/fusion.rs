@@ -39,19 +39,32 @@ impl MapInfo {
     }
 }
 
-/// How a picture scales each map before upsampling.
+/// How a picture scales a map before upsampling.
 #[derive(Clone, Copy)]
 pub enum Scaling {
-    /// M / max M: a layer's own picture.
+    /// M / max M: a layer's own picture, and a deep stage in a fused one.
     Normalize = 0,
-    /// tanh(γ · M / max M), Eq. 9: a fused picture.
+    /// tanh(γ · M / max M), Eq. 9: a shallow stage in a fused picture.
     Tanh = 1,
 }
 
-/// One picture: the element-wise max of `maps` (indices into the request's maps), scaled.
+/// `Member` in fusion.wgsl: a map (an index into the request's maps) and its scaling.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct Member {
+    map: u32,
+    scaling: u32,
+}
+
+impl Member {
+    pub fn new(map: u32, scaling: Scaling) -> Member {
+        Member { map, scaling: scaling as u32 }
+    }
+}
+
+/// One picture: the element-wise max of its members.
 pub struct Picture {
-    pub maps: Vec<u32>,
-    pub scaling: Scaling,
+    pub members: Vec<Member>,
 }
 
 /// `Picture` in fusion.wgsl.
@@ -60,8 +73,6 @@ pub struct Picture {
 struct PictureParams {
     first: u32,
     count: u32,
-    scaling: u32,
-    _pad: u32,
 }
 
 pub struct Kernels {
@@ -94,13 +105,13 @@ impl Kernels {
         pictures: &[Picture],
     ) -> wgpu::Buffer {
         let (frame, frame_buffer) = frame;
-        let mut members: Vec<u32> = vec![];
+        let mut members: Vec<Member> = vec![];
         let params: Vec<PictureParams> = pictures
             .iter()
             .map(|picture| {
                 let first = members.len() as u32;
-                members.extend(&picture.maps);
-                PictureParams { first, count: picture.maps.len() as u32, scaling: picture.scaling as u32, _pad: 0 }
+                members.extend(&picture.members);
+                PictureParams { first, count: picture.members.len() as u32 }
             })
             .collect();
         let pixels = (frame.height * frame.width) as usize;

@@ -16,13 +16,13 @@ use bytemuck::{Pod, Zeroable};
 use image::RgbImage;
 use ndarray::{Array2, ArrayView3};
 
-use crate::cam::{self, Colormap, Method};
+use crate::cam::{self, Colormap, Fusion, Method};
 use crate::display::{self, Shown};
 use crate::explain::{ClassMaps, Settings};
 use crate::{Error, Result};
 
 use context::{Context, Region};
-use fusion::{MapInfo, Picture, Scaling};
+use fusion::{MapInfo, Member, Picture, Scaling};
 use raw_map::RawMaps;
 
 /// A GPU with the CAM kernels compiled on it.
@@ -88,19 +88,19 @@ impl Gpu {
         Ok(raw.unpack(&bytes[0], methods.len()))
     }
 
-    /// Every picture of one class from its raw maps `raw[layer][method]`, with the stages where
-    /// `fusion` is true fused: the twin of [`display::show`] (the page's worker sends raw maps).
+    /// Every picture of one class from its raw maps `raw[layer][method]`, fused as `fusion` says:
+    /// the twin of [`display::show`] (the page's worker sends raw maps).
     pub async fn show(
         &self,
         seen: &RgbImage,
         class: usize,
         raw: Vec<Vec<Array2<f32>>>,
-        fusion: &[bool],
+        fusion: &Fusion,
         settings: &Settings,
     ) -> Result<Shown> {
         if raw.iter().all(Vec::is_empty) {
             // No method chosen: no picture, nothing to ask the GPU.
-            return Ok(display::draw(seen, ClassMaps { class, raw, fused: vec![], boxes: vec![] }, settings));
+            return Ok(display::draw(seen, ClassMaps { class, raw, fused: vec![], boxes: vec![], fusion: fusion.clone() }, settings));
         }
         let (drawn, bytes) = self
             .context
@@ -111,10 +111,10 @@ impl Gpu {
                 (drawn, regions)
             })
             .await?;
-        Ok(drawn.unpack(&bytes, seen, settings, ClassMaps { class, raw, fused: vec![], boxes: vec![] }))
+        Ok(drawn.unpack(&bytes, seen, settings, ClassMaps { class, raw, fused: vec![], boxes: vec![], fusion: fusion.clone() }))
     }
 
-    /// From activations and gradients (one class) to every picture, all stages fused, in one
+    /// From activations and gradients (one class) to every picture, fused as `fusion` says, in one
     /// submission: the twin of [`crate::explain::class_maps`] then [`display::draw`] (the CLI).
     pub async fn explain(
         &self,
@@ -122,6 +122,7 @@ impl Gpu {
         class: usize,
         activations: &[ArrayView3<'_, f32>],
         gradients: &[ArrayView3<'_, f32>],
+        fusion: &Fusion,
         settings: &Settings,
     ) -> Result<Shown> {
         let methods = &settings.methods;
@@ -130,12 +131,12 @@ impl Gpu {
             .request(|encoder| {
                 let raw = self.raw_map.encode(&self.context, encoder, activations, gradients, methods);
                 let layout = (activations.len(), methods.len());
-                let drawn = self.draw(encoder, &raw, &layout, &vec![true; activations.len()], seen, settings);
+                let drawn = self.draw(encoder, &raw, &layout, fusion, seen, settings);
                 let regions = std::iter::once(Region::whole(&raw.buffer)).chain(drawn.regions()).collect();
                 ((raw, drawn), regions)
             })
             .await?;
-        let maps = ClassMaps { class, raw: raw.unpack(&bytes[0], methods.len()), fused: vec![], boxes: vec![] };
+        let maps = ClassMaps { class, raw: raw.unpack(&bytes[0], methods.len()), fused: vec![], boxes: vec![], fusion: fusion.clone() };
         Ok(drawn.unpack(&bytes[1..], seen, settings, maps))
     }
 
@@ -155,13 +156,13 @@ impl Gpu {
     }
 
     /// Records the pictures of `maps` (`[layer][method]`, `layout` = (layers, methods)): each
-    /// layer's own, then one fused picture per method.
+    /// layer's own, normalised, then one fused picture per method.
     fn draw(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         maps: &RawMaps,
         &(layers, methods): &(usize, usize),
-        fusion: &[bool],
+        fusion: &Fusion,
         seen: &RgbImage,
         settings: &Settings,
     ) -> Drawn {
@@ -175,10 +176,11 @@ impl Gpu {
             _pad: [0; 2],
         };
         let index = |layer: usize, method: usize| (layer * methods + method) as u32;
-        let cells = (0..layers).flat_map(|l| (0..methods).map(move |m| Picture { maps: vec![index(l, m)], scaling: Scaling::Normalize }));
+        let cells = (0..layers)
+            .flat_map(|l| (0..methods).map(move |m| Picture { members: vec![Member::new(index(l, m), Scaling::Normalize)] }));
+        let scaling = |scaled| if scaled { Scaling::Tanh } else { Scaling::Normalize };
         let fused = (0..methods).map(|m| Picture {
-            maps: (0..layers).filter(|&l| fusion[l]).map(|l| index(l, m)).collect(),
-            scaling: Scaling::Tanh,
+            members: fusion.members().map(|(l, scaled)| Member::new(index(l, m), scaling(scaled))).collect(),
         });
         let pictures: Vec<Picture> = cells.chain(fused).collect();
         let frame_buffer = self.context.uniform(&frame);

@@ -19,8 +19,22 @@ use crate::{Error, Result};
 /// The longest image side accepted; larger images are refused before any pixel is allocated.
 pub const MAX_IMAGE_SIDE: u32 = 16384;
 
+/// The shortest photo side explained: a smaller picture, blown up to the model's input, holds no
+/// detail for a map to point at.
+pub const MIN_PHOTO_SIDE: u32 = 8;
+
 /// The most memory a decoder may allocate for one image (1 GiB).
 pub const MAX_DECODE_BYTES: u64 = 1 << 30;
+
+/// A photo to explain: [`decode_image`], refusing a picture with a side under [`MIN_PHOTO_SIDE`].
+pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
+    let image = decode_image(bytes)?;
+    let (width, height) = image.dimensions();
+    if width.min(height) < MIN_PHOTO_SIDE {
+        return Err(Error::ImageTooSmall { width, height, min: MIN_PHOTO_SIDE });
+    }
+    Ok(image)
+}
 
 /// Decodes a PNG, JPEG, WebP, GIF (first frame) or BMP file into upright, opaque RGB.
 ///

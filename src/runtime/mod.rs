@@ -20,6 +20,18 @@ pub struct Layer {
     pub shape: [usize; 3],
 }
 
+impl Layer {
+    /// The input size `[H, W]` ÷ this layer's map size (see [`crate::cam::stages`]).
+    pub fn stride(&self, input: [usize; 2]) -> f32 {
+        crate::cam::stages::stride(input, [self.shape[1], self.shape[2]])
+    }
+}
+
+/// Every layer's stride for an input of `[H, W]`.
+pub fn strides(layers: &[Layer], input: [usize; 2]) -> Vec<f32> {
+    layers.iter().map(|l| l.stride(input)).collect()
+}
+
 /// A classifier prepared to explain a fixed set of layers: parsed, differentiated, planned.
 pub struct Explainer {
     pub input_shape: [usize; 4],
@@ -59,6 +71,11 @@ impl Explainer {
             backward,
             backward_plans: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Every layer's stride (input size ÷ map size), for the fusion rule of [`crate::cam::stages`].
+    pub fn strides(&self) -> Vec<f32> {
+        strides(&self.layers, [self.input_shape[2], self.input_shape[3]])
     }
 
     /// Runs the classifier on a preprocessed `[1, C, H, W]` input.

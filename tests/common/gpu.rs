@@ -3,7 +3,7 @@
 //! Tolerances are the issue's: maps within 1e-5 of their max, colours within 1 step of 255.
 
 use image::{Rgb, RgbImage};
-use layercam::cam::{self, Colormap, Method};
+use layercam::cam::{self, Colormap, Fusion, Method, stages};
 use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings};
 use layercam::gpu::Gpu;
@@ -106,11 +106,11 @@ pub async fn raw_maps_of_awkward_sizes(gpu: &Gpu) -> f32 {
     worst
 }
 
-/// The CPU's pictures of `raw[layer][method]`: each layer's own, and the fused ones (stages where
-/// `fusion` is true) with boxes.
-pub fn cpu_pictures(seen: &RgbImage, raw: &[Vec<Array2<f32>>], fusion: &[bool], settings: &Settings) -> Shown {
+/// The CPU's pictures of `raw[layer][method]`: each layer's own, and the fused ones (as `fusion`
+/// says) with boxes.
+pub fn cpu_pictures(seen: &RgbImage, raw: &[Vec<Array2<f32>>], fusion: &Fusion, settings: &Settings) -> Shown {
     let size = (seen.height() as usize, seen.width() as usize);
-    display::draw(seen, display::fuse_stages(0, raw.to_vec(), settings, fusion, size), settings)
+    display::draw(seen, explain::fuse_stages(0, raw.to_vec(), settings, fusion, size), settings)
 }
 
 /// GPU pictures vs CPU pictures: fused maps within the map tolerance, boxes equal, every picture
@@ -131,7 +131,8 @@ pub fn assert_pictures(what: &str, gpu: &Shown, cpu: &Shown) -> (f32, u8) {
 }
 
 /// Normalise / tanh-scale, upsample and max-fuse: maps of awkward sizes (one all zero) on images of
-/// several sizes, some stages left out of the fusion, and a fusion of no stage.
+/// several sizes, some stages left out of the fusion, stages scaled by Eq. 9 and normalised side by
+/// side, and a fusion of no stage.
 pub async fn pictures_match(gpu: &Gpu) -> (f32, u8) {
     let mut random = Random::new(11);
     let shapes = [(1, 1), (7, 7), (112, 112), (13, 11), (5, 9)];
@@ -139,16 +140,17 @@ pub async fn pictures_match(gpu: &Gpu) -> (f32, u8) {
     raw[4][1].fill(0.0); // nothing to show: stays zero, never NaN
     let settings = Settings { methods: vec![Method::LayerCam, Method::GradCam], gamma: 2.0, ..Settings::default() };
     let mut worst = (0f32, 0u8);
-    let cases: [(u32, u32, [bool; 5], f32); 4] = [
-        (224, 224, [true; 5], 2.0),
-        (97, 61, [true, false, true, true, false], 3.5),
-        (1, 1, [true; 5], 2.0),
-        (40, 30, [false; 5], 2.0),
+    let fusion = |fused: [bool; 5], scaled: [bool; 5]| Fusion { fused: fused.to_vec(), scaled: scaled.to_vec() };
+    let cases = [
+        (224, 224, fusion([true; 5], [true, true, false, false, true]), 2.0),
+        (97, 61, fusion([true, false, true, true, false], [true; 5]), 3.5),
+        (1, 1, fusion([true; 5], [false; 5]), 2.0),
+        (40, 30, fusion([false; 5], [true; 5]), 2.0),
     ];
     for (width, height, fusion, gamma) in cases {
         let seen = random.image(width, height);
         let settings = Settings { gamma, ..settings.clone() };
-        let what = format!("{width}×{height}, fusion {fusion:?}, γ {gamma}");
+        let what = format!("{width}×{height}, {fusion:?}, γ {gamma}");
         let on_gpu = gpu.show(&seen, 0, raw.clone(), &fusion, &settings).await.expect("pictures on the GPU");
         let (map, colour) = assert_pictures(&what, &on_gpu, &cpu_pictures(&seen, &raw, &fusion, &settings));
         worst = (worst.0.max(map), worst.1.max(colour));
@@ -156,10 +158,10 @@ pub async fn pictures_match(gpu: &Gpu) -> (f32, u8) {
     // The smallest request: one layer, one method, one pixel (buffers smaller than their padding).
     let (seen, one) = (random.image(1, 1), vec![vec![random.map((3, 2))]]);
     let settings = Settings { methods: vec![Method::LayerCam], ..settings };
-    let on_gpu = gpu.show(&seen, 0, one.clone(), &[true], &settings).await.expect("one pixel on the GPU");
-    assert_pictures("one pixel", &on_gpu, &cpu_pictures(&seen, &one, &[true], &settings));
+    let on_gpu = gpu.show(&seen, 0, one.clone(), &Fusion::all_scaled(1), &settings).await.expect("one pixel on the GPU");
+    assert_pictures("one pixel", &on_gpu, &cpu_pictures(&seen, &one, &Fusion::all_scaled(1), &settings));
     // No method chosen: no picture, and no error.
-    let none = gpu.show(&seen, 0, vec![vec![]; 2], &[true, true], &Settings { methods: vec![], ..settings }).await;
+    let none = gpu.show(&seen, 0, vec![vec![]; 2], &Fusion::all_scaled(2), &Settings { methods: vec![], ..settings }).await;
     assert!(none.expect("no method, no error").fused.is_empty());
     worst
 }
@@ -176,7 +178,7 @@ pub async fn colours_match(gpu: &Gpu) -> u8 {
         for opacity in [0.0, 0.35, 0.5, 1.0] {
             let settings = Settings { colormap, opacity, ..Settings::default() };
             let raw = vec![vec![ramp.clone()]];
-            let on_gpu = gpu.show(&seen, 0, raw.clone(), &[true], &settings).await.expect("colours on the GPU");
+            let on_gpu = gpu.show(&seen, 0, raw.clone(), &Fusion::all_scaled(1), &settings).await.expect("colours on the GPU");
             let cpu = display::layer_picture(&seen, &ramp, &settings);
             let step = colour_error(&on_gpu.cells[0][0], &cpu);
             assert!(step <= 1, "{} at opacity {opacity}: {step} steps of 255", colormap.name());
@@ -186,16 +188,19 @@ pub async fn colours_match(gpu: &Gpu) -> u8 {
     worst
 }
 
-/// The CLI's path, one submission from tensors to pictures, vs the CPU's class_maps + draw.
+/// The CLI's path, one submission from tensors to pictures, vs the CPU's class_maps + draw, with
+/// the paper's fusion for these layers (224² input).
 pub async fn explain_matches(gpu: &Gpu, activations: &[Array3<f32>], gradients: &[Array3<f32>], seen: &RgbImage) -> (f32, u8) {
     let settings = Settings { methods: Method::ALL.to_vec(), ..Settings::default() };
     let names: Vec<String> = (0..activations.len()).map(|l| format!("layer{l}")).collect();
     let g: Vec<ArrayView3<f32>> = gradients.iter().map(|g| g.view()).collect();
     let a: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     let size = (seen.height() as usize, seen.width() as usize);
-    let cpu = explain::class_maps(282, &names, activations, &g, &settings, size).expect("CPU maps");
+    let shapes = activations.iter().map(|a| [a.dim().1, a.dim().2]);
+    let fusion = Fusion::paper(&shapes.map(|map| stages::stride([224, 224], map)).collect::<Vec<_>>());
+    let cpu = explain::class_maps(282, &names, activations, &g, &settings, &fusion, size).expect("CPU maps");
     let cpu = display::draw(seen, cpu, &settings);
-    let on_gpu = gpu.explain(seen, 282, &a, &g, &settings).await.expect("the GPU path");
+    let on_gpu = gpu.explain(seen, 282, &a, &g, &fusion, &settings).await.expect("the GPU path");
     assert_eq!(on_gpu.maps.class, 282);
     let raw = assert_maps("explain, raw", &on_gpu.maps.raw, &cpu.maps.raw);
     let (fused, colour) = assert_pictures("explain", &on_gpu, &cpu);

@@ -47,9 +47,9 @@ pub fn run(args: Args) -> Result<()> {
     println!("{:<48} {:>10}", "stage", "ms");
     println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);
 
-    preprocess::decode_image(&bytes)?; // a bad --image is an error here, not a panic in a stage
+    preprocess::decode_photo(&bytes)?; // a bad --image is an error here, not a panic in a stage
     let decode = || {
-        let image = preprocess::decode_image(&bytes).expect("decoded once above");
+        let image = preprocess::decode_photo(&bytes).expect("decoded once above");
         preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)
     };
     let pre = decode();
@@ -74,23 +74,23 @@ pub fn run(args: Args) -> Result<()> {
             drop(explainer.backward(&f, &five));
         })),
         ("CAM maths, LayerCAM, all layers + fusion + box", Box::new(|| {
-            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), size));
+            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), &job.fusion, size));
         })),
         ("CAM maths, 4 methods, all layers + fusion + box", Box::new(|| {
-            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, size));
+            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, &job.fusion, size));
         })),
         ("total: preprocess + forward + backward + LayerCAM", Box::new(|| {
             let p = decode();
             let f = explainer.forward(p.input.view()).expect("forward");
             let g = explainer.backward(&f, one).expect("backward");
             let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-            drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), size));
+            drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
         })),
     ];
     for (name, stage) in &stages {
         println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
     }
-    pictures(&args, &layers, &forward.activations, &per_layer, &pre.seen, one[0])?;
+    pictures(&args, &job, &forward.activations, &per_layer, &pre.seen, one[0])?;
 
     let clock = Instant::now();
     let files: usize = (0..args.folder_images)
@@ -107,12 +107,12 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// The CAM maths with every picture (LayerCAM, all layers fused), on the CPU and on the GPU, at the
+/// The CAM maths with every picture (LayerCAM, the paper's fusion), on the CPU and on the GPU, at the
 /// model's input size and at 1024² output: from tensors (what the CLI does per class) and from raw
 /// maps (what a slider move redraws in the page).
 fn pictures(
     args: &Args,
-    layers: &[String],
+    job: &Job,
     activations: &[Array3<f32>],
     gradients: &[ArrayView3<f32>],
     seen: &RgbImage,
@@ -124,27 +124,28 @@ fn pictures(
         None => println!("\nCAM maths and pictures, LayerCAM, CPU only"),
     }
     let settings = Settings::default();
-    let raw = explain::raw_maps(layers, activations, gradients, &settings.methods)?;
-    let fusion = vec![true; layers.len()];
+    let layers: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
+    let raw = explain::raw_maps(&layers, activations, gradients, &settings.methods)?;
+    let fusion = &job.fusion;
     let views: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     for side in [seen.width(), 1024] {
         let seen = image::imageops::resize(seen, side, side, image::imageops::FilterType::Triangle);
         let size = (side as usize, side as usize);
         let mut stages: Vec<(String, Box<dyn Fn() + '_>)> = vec![
             (format!("{side}²: tensors → pictures, CPU"), Box::new(|| {
-                let maps = explain::class_maps(class, layers, activations, gradients, &settings, size).expect("maps");
+                let maps = explain::class_maps(class, &layers, activations, gradients, &settings, fusion, size).expect("maps");
                 drop(display::draw(&seen, maps, &settings));
             })),
             (format!("{side}²: raw maps → pictures (redraw), CPU"), Box::new(|| {
-                drop(display::draw(&seen, display::fuse_stages(class, raw.clone(), &settings, &fusion, size), &settings));
+                drop(display::draw(&seen, explain::fuse_stages(class, raw.clone(), &settings, fusion, size), &settings));
             })),
         ];
         if let Some(gpu) = &gpu {
             stages.push((format!("{side}²: tensors → pictures, GPU"), Box::new(|| {
-                drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, &settings)).expect("GPU"));
+                drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, fusion, &settings)).expect("GPU"));
             })));
             stages.push((format!("{side}²: raw maps → pictures (redraw), GPU"), Box::new(|| {
-                drop(pollster::block_on(gpu.show(&seen, class, raw.clone(), &fusion, &settings)).expect("GPU"));
+                drop(pollster::block_on(gpu.show(&seen, class, raw.clone(), fusion, &settings)).expect("GPU"));
             })));
         }
         for (name, stage) in &stages {

@@ -5,7 +5,7 @@ use std::sync::{Once, OnceLock};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use layercam::cam::{Colormap, Method};
+use layercam::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
 use image::RgbImage;
 use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings, top_classes};
@@ -46,7 +46,14 @@ pub struct Args {
     /// layercam, layercam-normal, gradcam, gradcam++ (comma-separated) or all
     #[arg(long, default_value = "layercam", value_delimiter = ',')]
     method: Vec<String>,
-    /// γ of Eq. 9: fused map = max over layers of tanh(γ·M / max M)
+    /// Stages in the fused map: auto (every stage but the shallowest), all, or layer names (comma-separated)
+    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    fuse: Vec<String>,
+    /// Fused stages scaled by Eq. 9, tanh(γ·M / max M); the others enter as M / max M. auto: the
+    /// shallow ones (stride ≤ ¼ of the deepest fused stage's), all, none, or layer names
+    #[arg(long, default_value = "auto", value_delimiter = ',')]
+    scale: Vec<String>,
+    /// γ of Eq. 9
     #[arg(long, default_value_t = explain::DEFAULT_GAMMA)]
     gamma: f32,
     /// The box bounds the largest region above this fraction of the fused map's maximum
@@ -123,6 +130,8 @@ pub struct Job {
     pub model: Model,
     pub explainer: Explainer,
     pub settings: Settings,
+    /// Which stages are fused, which scaled by Eq. 9.
+    pub fusion: Fusion,
     /// Where the CAM maths runs.
     pub maths: Maths,
     /// `Some(c)`: explain class c; `None`: the `top` best classes.
@@ -132,7 +141,7 @@ pub struct Job {
 }
 
 impl Job {
-    /// Loads the model, picks the layers, differentiates and plans.
+    /// Loads the model, picks the layers, differentiates and plans; the paper's fusion.
     pub fn prepare(model: &Path, recipe: Option<Recipe>, layers: &[String], settings: Settings) -> Result<Job> {
         let mut model = Model::load(model)?;
         if let Some(recipe) = recipe {
@@ -140,13 +149,23 @@ impl Job {
         }
         let layers = model.resolve_layers(layers);
         let explainer = Explainer::new(&model.classifier, &layers)?;
-        Ok(Job { model, explainer, settings, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
+        let fusion = Fusion::paper(&explainer.strides());
+        Ok(Job { model, explainer, settings, fusion, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
+    }
+
+    /// `--fuse` and `--scale` for the layers this job explains.
+    fn choose_fusion(&mut self, fuse: &[String], scale: &[String]) -> Result<()> {
+        let names: Vec<String> = self.explainer.layers.iter().map(|l| l.name.clone()).collect();
+        let (fuse, scale) = (FuseChoice::parse(fuse, &names)?, ScaleChoice::parse(scale, &names)?);
+        self.fusion = Fusion::new(&self.explainer.strides(), &fuse, &scale);
+        Ok(())
     }
 }
 
 pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
     let mut job = Job::prepare(&args.model, args.preprocess, &args.layers, settings)?;
+    job.choose_fusion(&args.fuse, &args.scale)?;
     job.class = args.class;
     job.top = args.top.into();
     job.save_tensors = args.save_tensors;
@@ -292,14 +311,14 @@ fn class_pictures(
     if let Some(gpu) = job.maths.gpu()? {
         explain::check_tensors(names, activations, gradients)?;
         let views: Vec<_> = activations.iter().map(|a| a.view()).collect();
-        match pollster::block_on(gpu.explain(seen, class, &views, gradients, settings)) {
+        match pollster::block_on(gpu.explain(seen, class, &views, gradients, &job.fusion, settings)) {
             Ok(shown) => return Ok((shown, gpu.adapter().to_string())),
             Err(err) if job.maths.device == Device::Auto => job.maths.warn_once(&err),
             Err(err) => return Err(err),
         }
     }
     let size = (seen.height() as usize, seen.width() as usize);
-    let maps = explain::class_maps(class, names, activations, gradients, settings, size)?;
+    let maps = explain::class_maps(class, names, activations, gradients, settings, &job.fusion, size)?;
     Ok((display::draw(seen, maps, settings), "cpu".into()))
 }
 
@@ -309,7 +328,7 @@ fn load(job: &Job, source: &Source) -> Result<(String, Preprocessed)> {
     match source {
         Source::Image(path) => {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
-            let image = preprocess::decode_image(&bytes).map_err(|e| in_file(path, e))?;
+            let image = preprocess::decode_photo(&bytes).map_err(|e| in_file(path, e))?;
             Ok((path.display().to_string(), preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)))
         }
         Source::Npy(path) => {
