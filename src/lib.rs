@@ -4,11 +4,13 @@
 //! [`model`] (load the ONNX file, its sidecar, preprocess the image) →
 //! [`grad`] (differentiate the ONNX graph) → [`runtime`] (run forward and backward with tract) →
 //! [`cam`] (the CAM maths on the CPU, the reference for every other backend) → [`gpu`] (the same
-//! maths in WGSL) → [`display`] and [`report`] (pictures and files) → `web` (the page).
+//! maths in WGSL) → [`display`] and [`report`] (pictures and files) → [`experiments`] (the paper's
+//! tests of the maps) → `web` (the page).
 
 pub mod cam;
 pub mod display;
 pub mod error;
+pub mod experiments;
 pub mod explain;
 pub mod gpu;
 pub mod grad;

@@ -9,6 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::cam::{Fusion, Method};
+use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
 use crate::model::layers::Candidate;
 use crate::model::preprocess::Recipe;
@@ -40,6 +42,9 @@ pub enum Request {
     },
     /// Explain another class of the current image: the backward only.
     Retarget { class: usize },
+    /// The occlusion test of `class` on the current image, with `methods`' maps fused as the page
+    /// shows them: forward passes only.
+    Occlude { class: usize, methods: Vec<Method>, fusion: Fusion, gamma: f32 },
 }
 
 /// Worker → page.
@@ -54,6 +59,7 @@ pub enum Response {
     Prediction { top: Vec<Prediction>, seen: Picture, forward_ms: f64 },
     /// The raw maps of one class for every layer.
     Maps(ClassRawMaps),
+    Occlusion(OcclusionReport),
     /// A request failed; `request` says which kind, `message` why.
     Failed { request: String, message: String },
 }
@@ -93,6 +99,23 @@ pub struct ClassRawMaps {
     pub cam_ms: f64,
 }
 
+/// The occlusion test of one class of the current image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OcclusionReport {
+    pub class: usize,
+    /// The class's probability on the whole image.
+    pub prob: f32,
+    /// Each trial, with the picture the model saw in it.
+    pub trials: Vec<(Trial, Picture)>,
+    pub ms: f64,
+}
+
+impl From<image::RgbImage> for Picture {
+    fn from(image: image::RgbImage) -> Self {
+        Picture { width: image.width(), height: image.height(), rgb: image.into_raw() }
+    }
+}
+
 impl Request {
     /// What the request asks, for messages ("Could not {what}: …"), and what the worker is doing
     /// meanwhile, for the status line.
@@ -102,6 +125,7 @@ impl Request {
             Request::SetLayers { .. } => ("change the layers", "Preparing the new layers…"),
             Request::Explain { .. } => ("explain the image", "Running the network forward and backward…"),
             Request::Retarget { .. } => ("explain the class", "Running the backward pass for the new class…"),
+            Request::Occlude { .. } => ("run the occlusion test", "Hiding each map's strongest region and classifying again…"),
         }
     }
 }

@@ -4,16 +4,18 @@
 
 use std::time::Duration;
 
-use ndarray::Axis;
+use ndarray::{Array4, Axis};
 
-use crate::cam::Method;
-use crate::explain::{raw_maps, top_classes};
+use crate::cam::{Fusion, Method, stages};
+use crate::display;
+use crate::experiments::occlusion;
+use crate::explain::{Settings, raw_maps, softmax, top_classes};
 use crate::model::labels::Labels;
 use crate::model::layers::candidates;
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
 use crate::model::Model;
-use crate::protocol::{ClassRawMaps, ModelInfo, Picture, Request, Response};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response};
 use crate::runtime::{Explainer, Forward};
 use crate::{Error, Result};
 
@@ -26,8 +28,16 @@ pub type Clock = fn() -> Duration;
 #[derive(Default)]
 pub struct Session {
     prepared: Option<Prepared>,
-    /// The current image's forward run: a class switch re-runs only the backward.
-    forward: Option<Forward>,
+    /// The current image: a class switch re-runs only the backward.
+    image: Option<Image>,
+    /// The raw maps sent last: the occlusion test of the class on screen needs no backward.
+    last_maps: Option<ClassRawMaps>,
+}
+
+/// The current image's input and its forward run.
+struct Image {
+    input: Array4<f32>,
+    forward: Forward,
 }
 
 struct Prepared {
@@ -64,7 +74,8 @@ impl Session {
                 match result {
                     Ok(explainer) => {
                         let model = prepared.model;
-                        self.forward = None; // its tensors belong to the old layers
+                        self.image = None; // its tensors belong to the old layers
+                        self.last_maps = None;
                         self.prepared = Some(Prepared { model, explainer });
                         Ok(vec![Response::ModelReady(self.info(started, now))])
                     }
@@ -76,6 +87,9 @@ impl Session {
             }
             Request::Explain { image, class } => self.explain(&image, class, now),
             Request::Retarget { class } => Ok(vec![Response::Maps(self.maps(class, now)?)]),
+            Request::Occlude { class, methods, fusion, gamma } => {
+                Ok(vec![Response::Occlusion(self.occlusion(class, methods, &fusion, gamma, now)?)])
+            }
         }
     }
 
@@ -83,7 +97,8 @@ impl Session {
     fn prepare(&mut self, model: Model, layers: &[String], started: Duration, now: Clock) -> Result<Vec<Response>> {
         let explainer = Explainer::new(&model.classifier, layers)?;
         self.prepared = Some(Prepared { model, explainer });
-        self.forward = None;
+        self.image = None;
+        self.last_maps = None;
         Ok(vec![Response::ModelReady(self.info(started, now))])
     }
 
@@ -104,7 +119,7 @@ impl Session {
 
     fn explain(&mut self, bytes: &[u8], class: Option<usize>, now: Clock) -> Result<Vec<Response>> {
         let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
-        let decoded = preprocess::decode_image(bytes)?;
+        let decoded = preprocess::decode_photo(bytes)?;
         let [_, _, height, width] = explainer.input_shape;
         let started = now();
         let pre = preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32);
@@ -112,16 +127,16 @@ impl Session {
         let forward_ms = ms(now() - started);
         let top = top_classes(&forward.logits, &model.labels, TOP);
         let target = class.unwrap_or(top[0].class);
-        let seen = Picture { width: pre.seen.width(), height: pre.seen.height(), rgb: pre.seen.into_raw() };
-        self.forward = Some(forward);
-        let prediction = Response::Prediction { top, seen, forward_ms };
+        self.image = Some(Image { input: pre.input, forward });
+        self.last_maps = None;
+        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), forward_ms };
         Ok(vec![prediction, Response::Maps(self.maps(target, now)?)])
     }
 
     /// The backward for one class and the raw map of every method for every layer.
-    fn maps(&self, class: usize, now: Clock) -> Result<ClassRawMaps> {
+    fn maps(&mut self, class: usize, now: Clock) -> Result<ClassRawMaps> {
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
-        let forward = self.forward.as_ref().ok_or_else(|| Error::Input("no image has been explained yet".into()))?;
+        let forward = &self.image.as_ref().ok_or_else(no_image)?.forward;
         let started = now();
         let gradients = explainer.backward(forward, &[class])?;
         let backward_ms = ms(now() - started);
@@ -130,12 +145,43 @@ impl Session {
         let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
         let raw = raw_maps(&names, &forward.activations, &per_layer, &Method::ALL)?;
         let maps = raw.into_iter().map(|layer| layer.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect();
-        Ok(ClassRawMaps { class, layers: explainer.layers.clone(), maps, backward_ms, cam_ms: ms(now() - started) })
+        let maps = ClassRawMaps { class, layers: explainer.layers.clone(), maps, backward_ms, cam_ms: ms(now() - started) };
+        self.last_maps = Some(maps.clone());
+        Ok(maps)
+    }
+
+    /// The occlusion test of `class` on the current image, by `methods`' maps fused as `fusion` says.
+    fn occlusion(&mut self, class: usize, methods: Vec<Method>, fusion: &Fusion, gamma: f32, now: Clock) -> Result<OcclusionReport> {
+        let started = now();
+        let raw = match self.last_maps.take() {
+            Some(raw) if raw.class == class => raw,
+            _ => self.maps(class, now)?,
+        };
+        self.last_maps = Some(raw.clone());
+        let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
+        let image = self.image.as_ref().ok_or_else(no_image)?;
+        if fusion.fused.len() != raw.layers.len() || fusion.scaled.len() != raw.layers.len() {
+            return Err(Error::Input(format!("the fusion names {} stages; {} are explained", fusion.fused.len(), raw.layers.len())));
+        }
+        let deepest = stages::deepest(&explainer.strides()).ok_or_else(|| Error::Input("no layer is explained".into()))?;
+        let [_, _, height, width] = explainer.input_shape;
+        let settings = Settings { methods, gamma, ..Settings::default() };
+        let maps = display::class_maps(&raw, &settings, fusion, (height, width));
+        let trials = occlusion::run(explainer, &model.labels, image.input.view(), &maps, &settings.methods, deepest)?
+            .into_iter()
+            .map(|(trial, input)| (trial, Picture::from(preprocess::seen_from_input(input.view(), model.recipe))))
+            .collect();
+        let prob = softmax(&image.forward.logits)[class];
+        Ok(OcclusionReport { class, prob, trials, ms: ms(now() - started) })
     }
 }
 
 fn no_model() -> Error {
     Error::Input("no model is loaded yet".into())
+}
+
+fn no_image() -> Error {
+    Error::Input("no image has been explained yet".into())
 }
 
 fn ms(d: Duration) -> f64 {

@@ -104,3 +104,42 @@ fn other_layers_replan_the_model() {
     let [Response::ModelReady(info)] = ready.as_slice() else { panic!("ready") };
     assert_eq!(info.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["blocks.2_out", "head_act_out"]);
 }
+
+#[test]
+fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
+    use layercam::cam::{Fusion, Method};
+    use layercam::experiments::occlusion::Region;
+    let mut session = Session::default();
+    let ready = load_default(&mut session);
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("model ready") };
+    let occlude = |fusion: Fusion| Request::Occlude { class: 282, methods: vec![Method::LayerCam, Method::GradCam], fusion, gamma: 2.0 };
+    let paper = Fusion::paper(&layercam::runtime::strides(&info.layers, info.input_size));
+    assert_eq!(failure(&send(&mut session, occlude(paper.clone()))), "invalid input: no image has been explained yet");
+
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    send(&mut session, Request::Explain { image, class: None });
+    let responses = send(&mut session, occlude(paper.clone()));
+    let [Response::Occlusion(report)] = responses.as_slice() else { panic!("{responses:?}") };
+    assert_eq!(report.class, 282);
+    let order: Vec<(Method, Region)> = report.trials.iter().map(|(t, _)| (t.method, t.region)).collect();
+    assert_eq!(order, [
+        (Method::LayerCam, Region::Deepest), (Method::LayerCam, Region::Fused),
+        (Method::GradCam, Region::Deepest), (Method::GradCam, Region::Fused),
+    ]);
+    for (trial, picture) in &report.trials {
+        println!("{:?} {:?}: {:.1} % hidden, p(tiger cat) {:.3} → {:.3}, top-1 now {}",
+            trial.method, trial.region, trial.hidden * 100.0, report.prob, trial.prob, trial.top[0].label);
+        assert!(trial.hidden > 0.0 && trial.hidden < 1.0, "some of the photo is hidden, not all");
+        assert_eq!((picture.width, picture.height), (224, 224));
+        // The hidden pixels are the preprocessing's mean colour: EfficientNet-Lite's 127 grey.
+        assert!(picture.rgb.chunks(3).filter(|p| p == &[127, 127, 127]).count() as f32 >= trial.hidden * 224.0 * 224.0 * 0.99);
+    }
+    // Each trial is a new classification, and a map's region is what it hides: Grad-CAM's fused map
+    // (its shallow stages lit up everywhere) hides far more of the photo than LayerCAM's.
+    assert!(report.trials.iter().all(|(t, _)| t.prob != report.prob));
+    let hidden = |i: usize| report.trials[i].0.hidden;
+    assert!(hidden(3) > 2.0 * hidden(1), "Grad-CAM fused {:.3} vs LayerCAM fused {:.3}", hidden(3), hidden(1));
+
+    let wrong = Fusion { fused: vec![true; 2], scaled: vec![false; 2] };
+    assert_eq!(failure(&send(&mut session, occlude(wrong))), "invalid input: the fusion names 2 stages; 5 are explained");
+}
