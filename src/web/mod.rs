@@ -1,13 +1,39 @@
 //! The browser side (wasm32 only): the page, built with Leptos, and the Web Worker that runs the
 //! network. The page owns every picture; the worker owns the model (see [`crate::protocol`]).
+//!
+//! The page is [`page`] (its state, the worker's answers, the layout) and one component per part,
+//! each in its own file over the shared [`page::State`]: what to explain ([`photo`],
+//! [`prediction`], [`methods`], [`layer_picker`], [`model_picker`]), the maps ([`network`], [`grid`],
+//! [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
+//! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`],
+//! [`worker`]), files, fetches, canvases and downloads.
 
 mod bridge;
 mod canvas;
+mod details;
 mod download;
+mod draw_controls;
+mod enlarged;
+mod exports;
 mod fetch;
+mod files;
+mod fusion_panel;
+mod grid;
+mod header;
+mod layer_picker;
+mod legend;
 mod maths;
+mod methods;
+mod model_picker;
+mod network;
 mod page;
 mod panic;
+mod photo;
+mod picture;
+mod prediction;
+mod slider;
+mod stages;
+mod teaching;
 pub mod worker;
 
 pub use page::start;

@@ -1,5 +1,6 @@
 //! A panic on the page aborts its wasm instance, so the banner is written with plain DOM calls
-//! (not through Leptos, which is gone by then), with a button that reloads the page.
+//! (not through Leptos, which is gone by then), with a link that reloads the page (a link, as the
+//! page's Content-Security-Policy refuses inline event handlers).
 
 pub fn install() {
     std::panic::set_hook(Box::new(|info| {
@@ -16,7 +17,7 @@ fn show_banner(message: &str) {
     banner.set_attribute("role", "alert").ok();
     banner.set_inner_html(
         "<strong>Something broke inside the page.</strong> <span></span> \
-         <button onclick=\"location.reload()\">Reload the page</button>",
+         <a class=\"button\" href=\"\">Reload the page</a>",
     );
     if let Ok(Some(span)) = banner.query_selector("span") {
         span.set_text_content(Some(message));

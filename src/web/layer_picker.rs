@@ -1,0 +1,46 @@
+//! Adding any explainable tensor as a column, by name, from a list in graph order.
+
+use leptos::prelude::*;
+
+use super::page::State;
+use super::stages;
+
+#[component]
+pub fn LayerPicker(state: State) -> impl IntoView {
+    let chosen = RwSignal::new(String::new());
+    let add = move |_| {
+        let name = chosen.get_untracked();
+        if !name.is_empty() {
+            let mut layers = state.layers();
+            layers.push(name);
+            state.set_layers(layers);
+        }
+    };
+    let options = move || {
+        state.model.get().map(|model| {
+            model
+                .candidates
+                .iter()
+                .map(|c| {
+                    let mark = if c.auto { " ★" } else { "" };
+                    let text = format!("{} — {}{mark}", stages::stage(&model, c.shape), c.name);
+                    view! { <option value=c.name.clone() title=stages::tensor_help(c)>{text}</option> }
+                })
+                .collect_view()
+        })
+    };
+    view! {
+        <fieldset class="layers">
+            <legend>"Layers (columns)"</legend>
+            <label for="layer-select" class="visually-hidden">"A tensor to add as a column"</label>
+            <select id="layer-select" on:change=move |ev| chosen.set(event_target_value(&ev))
+                    title="Every tensor of the network that can be explained, shallow to deep; ★ marks the automatic choice, one per stage">
+                <option value="">"add a layer…"</option>
+                {options}
+            </select>
+            <button id="layer-add" on:click=add disabled=move || state.busy.get()
+                    title="Add this tensor as a column of maps, in its place between the shallower and the deeper ones">"Add"</button>
+            <p class="hint">"Or click a block of the network above the maps."</p>
+        </fieldset>
+    }
+}

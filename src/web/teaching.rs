@@ -1,0 +1,21 @@
+//! How to read the maps, for students: layers and stages, gradients, the methods, the fusion.
+
+use leptos::prelude::*;
+
+#[component]
+pub fn Teaching() -> impl IntoView {
+    view! {
+        <details open class="teaching-text">
+            <summary>"How to read these maps"</summary>
+            <div class="teaching-columns">
+                <p><strong>"Layers and stages. "</strong>"A classifier is a stack of layers. Each layer turns the picture into many feature maps (channels). Early layers see small details — edges, fur, rims — at high resolution; deep layers see whole objects at low resolution (7×7 here). A "<em>"stage"</em>" is a group of layers that share one resolution; the grid shows one layer per stage, shallow on the left, deep on the right. The strip above the grid draws every layer as a block as tall as its resolution."</p>
+                <p><strong>"Gradients. "</strong>"For the chosen class, the network's raw score (its logit) changes a little when a feature value changes. That rate of change, the gradient, says how much each value at each place matters for the class."</p>
+                <p><strong>"Grad-CAM"</strong>" gives every channel one weight (its average gradient) and adds the channels up. In the deep layers that works well. In shallow layers a channel fires on the object and on the background alike, and one weight per channel cannot tell them apart: the map turns noisy."</p>
+                <p><strong>"LayerCAM"</strong>" (Eq. 6–8) gives every "<em>"location"</em>" its own weight: the positive part of the gradient there. A feature counts only where it actually pushes the class up, so even shallow layers show the object's fine outline."</p>
+                <p><strong>"Colours. "</strong>"Each map is divided by its own maximum: red is where that map is strongest, blue where it is near zero. Two stages' colours cannot be compared value for value; hover a map to read its raw value under the grid."</p>
+                <p><strong>"Fusion"</strong>" (Eq. 9): shallow maps have small values, so each map is first rescaled to tanh(γ·M / max M), then all are resized to the photo and the largest value at each pixel is kept. The white box surrounds the largest region above the threshold (15 % of the maximum in the paper)."</p>
+            </div>
+            <p class="hint">"Try: compare Grad-CAM and LayerCAM on the leftmost column, click another class, or move γ."</p>
+        </details>
+    }
+}
