@@ -376,10 +376,12 @@ fn App() -> impl IntoView {
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
     Effect::new(move |_| redraw(state));
-    // Grid areas (web/style.css) place the parts: three columns on a laptop, one on a phone.
+    // Grid areas (web/style.css) place the parts: two or three columns on a laptop, one on a phone;
+    // the maps stay in view (sticky) within .layout while the controls beside them scroll.
     view! {
         <Header state/>
-        <main class="layout">
+        <main>
+        <div class="layout">
             <section class="what" aria-labelledby="what-title">
                 <h2 id="what-title">"What to explain"</h2>
                 <PhotoPicker state/>
@@ -402,9 +404,10 @@ fn App() -> impl IntoView {
                 <Exports state/>
                 <Details state/>
             </section>
-            <section class="teaching" aria-label="How to read these maps">
-                <Teaching/>
-            </section>
+        </div>
+        <section class="teaching" aria-label="How to read these maps">
+            <Teaching/>
+        </section>
         </main>
         <Enlarged state/>
     }

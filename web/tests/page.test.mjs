@@ -65,6 +65,8 @@ const waitForGrid = (columns) => page.waitForFunction((n) => document.querySelec
   && document.querySelector('#status').textContent.includes('looks for'), columns);
 /** The page's box of the first element matching `selector`, in viewport pixels. */
 const box = (selector) => page.$eval(selector, (e) => e.getBoundingClientRect().toJSON());
+/** Screenshot options for the README's pictures (docs/): JPEG, a fifth of the PNG's size. */
+const photo = (name) => ({ path: join(artifacts, `${name}.jpg`), type: 'jpeg', quality: 82 });
 const overflowsSideways = () => page.evaluate(() => document.scrollingElement.scrollWidth > innerWidth);
 
 /** Drops a file (name, bytes, MIME type) on the element matching `selector`. */
@@ -166,7 +168,13 @@ test('at 1280×800 the photo, the top-5 and every map are on screen, and nothing
     return Math.abs((label.top + label.bottom) / 2 - (cell.top + cell.bottom) / 2);
   }));
   assert.ok(Math.max(...rows) < 2, `method names are centred on their rows (off by ${rows})`);
-  await page.screenshot({ path: join(artifacts, 'page-1280.png') });
+  await page.screenshot(photo('page-1280'));
+  // The maps stay in view while the controls beside them scroll, and never cover the text below.
+  await page.evaluate(() => window.scrollTo(0, 400));
+  assert.ok(Math.abs((await box('#network')).top) < 1, 'the maps scrolled away with the controls');
+  await page.evaluate(() => window.scrollTo(0, document.scrollingElement.scrollHeight));
+  assert.ok((await box('#hover')).bottom <= (await box('.teaching')).top, 'the maps cover the teaching text');
+  await page.evaluate(() => window.scrollTo(0, 0));
 });
 
 test('another class re-targets every map', async (t) => {
@@ -184,9 +192,12 @@ test('another class re-targets every map', async (t) => {
 test('γ changes the fused map without a new forward pass', async () => {
   const before = await pixels('#fused-0');
   const forwardsBefore = await forwards();
-  await page.$eval('#gamma', (el) => { el.value = '4'; el.dispatchEvent(new Event('input', { bubbles: true })); });
+  const setGamma = (value) => page.$eval('#gamma', (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, value);
+  await setGamma('4');
   await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() !== b, before);
   assert.equal(await forwards(), forwardsBefore);
+  await setGamma('2');
+  await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() === b, before);
 });
 
 test('a corrupt file dropped on the page gets a message, and the page stays usable', async () => {
@@ -298,6 +309,9 @@ test('bad input gets a clear message; the previous maps and model stay, and the 
     /Could not load the model notes\.txt: not an ONNX model: .*The previous model is still in use\./);
   await refused('a text file dropped as the model', () => drop('.model-drop', 'notes.txt', Buffer.from('my notes'), 'text/plain'),
     /Could not load the model notes\.txt: not an ONNX model/);
+  // Outside the drop zones the page takes the file too, rather than the browser leaving the page for it.
+  await refused('a text file dropped on the maps', () => drop('#grid', 'notes.txt', Buffer.from('my notes'), 'text/plain'),
+    /Could not explain notes\.txt: the image cannot be decoded/);
   await page.click('.sample >> nth=0');
   await waitForMaps('tiger cat');
   await waitForGrid(6);
@@ -316,14 +330,19 @@ test('the projector view enlarges everything at 1920×1080, and still fits the s
   assert.ok(largeMap > map && largeText > text, 'the projector view enlarges the maps and the text');
   assert.equal(await overflowsSideways(), false);
   assert.ok((await box('#hover')).bottom <= 1080, 'every map and the legend are on screen');
-  await page.screenshot({ path: join(artifacts, 'page-1920.png') });
+  await page.hover('#cell-2-0'); // the legend marks the value under the mouse
+  await page.waitForSelector('#legend .marker');
+  await page.screenshot(photo('page-1920'));
+  await page.mouse.move(5, 5);
   await page.click('#projector');
   await page.setViewportSize(LAPTOP);
 });
 
 test('a narrow (phone) screen still shows the controls and the grid, nothing sideways', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: join(artifacts, 'page-phone.png'), fullPage: true });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot(photo('page-phone'));
+  await page.screenshot({ ...photo('page-phone-full'), fullPage: true });
   assert.ok(await page.isVisible('#photo-input'));
   assert.ok(await page.isVisible('#grid'));
   assert.equal(await overflowsSideways(), false);
