@@ -28,8 +28,7 @@ pub fn seen_image(picture: &Picture) -> RgbImage {
 
 /// `raw.maps[layer][method]` (all methods, in `Method::ALL` order) as arrays, for `methods`.
 pub fn chosen_maps(raw: &ClassRawMaps, methods: &[Method]) -> Vec<Vec<Array2<f32>>> {
-    let chosen: Vec<usize> =
-        methods.iter().map(|m| Method::ALL.iter().position(|a| a == m).expect("a known method")).collect();
+    let chosen: Vec<usize> = methods.iter().map(|m| Method::ALL.iter().position(|a| a == m).expect("a known method")).collect();
     raw.layers
         .iter()
         .zip(&raw.maps)

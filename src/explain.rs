@@ -109,11 +109,7 @@ pub fn raw_maps(
     methods: &[Method],
 ) -> Result<Vec<Vec<Array2<f32>>>> {
     check_tensors(layers, activations, gradients)?;
-    Ok(activations
-        .iter()
-        .zip(gradients)
-        .map(|(a, g)| methods.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect())
-        .collect())
+    Ok(activations.iter().zip(gradients).map(|(a, g)| methods.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect()).collect())
 }
 
 /// The fused map of §3.3: each stage's map scaled by Eq. 9 (`true`) or normalised (`false`),

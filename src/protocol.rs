@@ -53,15 +53,24 @@ pub enum Response {
     /// The worker has started and listens: messages posted before this would be lost.
     Ready,
     /// What the worker is doing now, for the status line.
-    Status { text: String },
+    Status {
+        text: String,
+    },
     ModelReady(ModelInfo),
     /// The top classes of a new image and the picture the model saw.
-    Prediction { top: Vec<Prediction>, seen: Picture, forward_ms: f64 },
+    Prediction {
+        top: Vec<Prediction>,
+        seen: Picture,
+        forward_ms: f64,
+    },
     /// The raw maps of one class for every layer.
     Maps(ClassRawMaps),
     Occlusion(OcclusionReport),
     /// A request failed; `request` says which kind, `message` why.
-    Failed { request: String, message: String },
+    Failed {
+        request: String,
+        message: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,12 +13,12 @@
 //! tensors/<layer>.gradient.npy      g = ∂logit/∂A, float32 [C, H, W]   (only when asked for)
 //! ```
 
-use std::collections::BTreeMap;
-use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::RgbImage;
+use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use ndarray::{Array, Array3, ArrayView3, Dimension};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 use crate::display::Shown;
 use crate::explain::{ClassMaps, Prediction, Settings};

@@ -76,7 +76,16 @@ fn a_class_out_of_range_is_refused() {
 #[test]
 fn a_zero_map_stays_zero_and_has_no_box() {
     let zeros = Array3::<f32>::zeros((4, 7, 7));
-    let maps = class_maps(0, &["l".into()], std::slice::from_ref(&zeros), &[zeros.view()], &Settings::default(), &Fusion::all_scaled(1), (224, 224)).unwrap();
+    let maps = class_maps(
+        0,
+        &["l".into()],
+        std::slice::from_ref(&zeros),
+        &[zeros.view()],
+        &Settings::default(),
+        &Fusion::all_scaled(1),
+        (224, 224),
+    )
+    .unwrap();
     assert!(maps.fused[0].iter().all(|&v| v == 0.0));
     assert_eq!(maps.boxes[0], None);
 }
@@ -86,7 +95,10 @@ fn a_nan_gradient_is_named_with_its_layer() {
     let mut gradient = Array3::<f32>::zeros((4, 7, 7));
     gradient[(1, 2, 3)] = f32::NAN;
     let activation = Array3::<f32>::ones((4, 7, 7));
-    let err = class_maps(0, &["stage3".into()], &[activation], &[gradient.view()], &Settings::default(), &Fusion::all_scaled(1), (224, 224)).err().unwrap();
+    let err =
+        class_maps(0, &["stage3".into()], &[activation], &[gradient.view()], &Settings::default(), &Fusion::all_scaled(1), (224, 224))
+            .err()
+            .unwrap();
     assert_eq!(err.to_string(), "invalid input: the gradient of layer `stage3` contains NaN or infinite values");
 }
 

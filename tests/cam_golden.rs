@@ -10,18 +10,12 @@ use ndarray_npy::{ReadNpyExt, read_npy};
 const IMAGES: [&str; 2] = ["chelsea", "coffee"];
 const LAYERS: [&str; 5] = ["blocks.0", "blocks.2", "blocks.4", "blocks.10", "head_act"];
 /// Our methods and the library's class names, as they appear in the fixture file names.
-const METHODS: [(Method, &str); 3] = [
-    (Method::LayerCam, "LayerCAM"),
-    (Method::GradCam, "GradCAM"),
-    (Method::GradCamPlusPlus, "GradCAMPlusPlus"),
-];
+const METHODS: [(Method, &str); 3] =
+    [(Method::LayerCam, "LayerCAM"), (Method::GradCam, "GradCAM"), (Method::GradCamPlusPlus, "GradCAMPlusPlus")];
 const SIZE: usize = 224;
 
 fn fixture<T: ReadNpyExt>(name: &str) -> T {
-    let path = format!(
-        "{}/tests/fixtures/reference/{name}.npy",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/fixtures/reference/{name}.npy", env!("CARGO_MANIFEST_DIR"));
     read_npy(&path).unwrap_or_else(|err| panic!("cannot read {path}: {err}"))
 }
 
@@ -41,9 +35,7 @@ fn min(map: ArrayView2<f32>) -> f32 {
 
 fn max_abs_diff(a: ArrayView2<f32>, b: ArrayView2<f32>) -> f32 {
     assert_eq!(a.shape(), b.shape());
-    Zip::from(a)
-        .and(b)
-        .fold(0.0, |worst, &x, &y| worst.max((x - y).abs()))
+    Zip::from(a).and(b).fold(0.0, |worst, &x, &y| worst.max((x - y).abs()))
 }
 
 /// pytorch-grad-cam's `scale_cam_image` without a target size: x − min, then divided by
@@ -86,10 +78,7 @@ fn raw_maps_match_pytorch_grad_cam() {
         let worst = worst_over_fixtures(method, |image, layer| {
             let expected: Array2<f32> = fixture(&format!("{image}_{library_name}_{layer}_raw"));
             let scale = max(expected.view());
-            assert!(
-                scale > 0.0,
-                "{image} {layer} {library_name}: the reference map is all zero"
-            );
+            assert!(scale > 0.0, "{image} {layer} {library_name}: the reference map is all zero");
             max_abs_diff(our_raw_map(method, image, layer).view(), expected.view()) / scale
         });
         println!("{method:>10}: raw maps, worst max|ours − library| / max(library) = {worst:.2e}");
@@ -104,19 +93,14 @@ fn single_layer_outputs_match_pytorch_grad_cam() {
             let ours = library_output(&[our_raw_map(method, image, layer)]);
             max_abs_diff(ours.view(), expected.view())
         });
-        println!(
-            "{method:>10}: 224×224 single-layer outputs, worst max|ours − library| = {worst:.2e}"
-        );
+        println!("{method:>10}: 224×224 single-layer outputs, worst max|ours − library| = {worst:.2e}");
     }
 }
 
 #[test]
 fn five_layer_layercam_matches_pytorch_grad_cam() {
     for image in IMAGES {
-        let raw_maps: Vec<Array2<f32>> = LAYERS
-            .iter()
-            .map(|layer| our_raw_map(Method::LayerCam, image, layer))
-            .collect();
+        let raw_maps: Vec<Array2<f32>> = LAYERS.iter().map(|layer| our_raw_map(Method::LayerCam, image, layer)).collect();
         let expected: Array2<f32> = fixture(&format!("{image}_LayerCAM_all5_lib224"));
         let error = max_abs_diff(library_output(&raw_maps).view(), expected.view());
         println!("{image}: 224×224 five-layer LayerCAM, max|ours − library| = {error:.2e}");

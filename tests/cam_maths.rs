@@ -7,10 +7,7 @@ use ndarray::{Array2, Array3, array};
 fn assert_close(actual: &Array2<f32>, expected: &Array2<f32>, tolerance: f32) {
     assert_eq!(actual.shape(), expected.shape());
     for ((index, &a), &e) in actual.indexed_iter().zip(expected) {
-        assert!(
-            (a - e).abs() <= tolerance,
-            "at {index:?}: {a} != {e}\nactual:\n{actual}\nexpected:\n{expected}"
-        );
+        assert!((a - e).abs() <= tolerance, "at {index:?}: {a} != {e}\nactual:\n{actual}\nexpected:\n{expected}");
     }
 }
 
@@ -38,11 +35,7 @@ fn maps_are_relu_of_the_weighted_sum() {
     let a = array![[[1.0, 2.0], [3.0, 4.0]]];
     let g = array![[[-1.0, -1.0], [-1.0, -1.0]]];
     for method in Method::ALL {
-        assert_eq!(
-            cam::raw_map(method, a.view(), g.view()),
-            Array2::<f32>::zeros((2, 2)),
-            "{method}"
-        );
+        assert_eq!(cam::raw_map(method, a.view(), g.view()), Array2::<f32>::zeros((2, 2)), "{method}");
     }
 }
 
@@ -60,11 +53,7 @@ fn gradcam_pp_follows_the_library_formula() {
     let a = array![[[1.0, 3.0]]];
     let g = array![[[1.0, 0.0]]];
     let w = 1.0 / (6.0 + 1e-6);
-    assert_close(
-        &cam::gradcam_pp(a.view(), g.view()),
-        &array![[w, 3.0 * w]],
-        1e-7,
-    );
+    assert_close(&cam::gradcam_pp(a.view(), g.view()), &array![[w, 3.0 * w]], 1e-7);
 }
 
 #[test]
@@ -79,22 +68,10 @@ fn gradcam_pp_gives_zero_not_nan_for_zero_gradients() {
 #[test]
 fn raw_map_dispatches_to_each_method() {
     let (a, g) = mixed_sign_case();
-    assert_eq!(
-        cam::raw_map(Method::LayerCam, a.view(), g.view()),
-        cam::layercam(a.view(), g.view())
-    );
-    assert_eq!(
-        cam::raw_map(Method::LayerCamNormal, a.view(), g.view()),
-        cam::layercam_normal(a.view(), g.view())
-    );
-    assert_eq!(
-        cam::raw_map(Method::GradCam, a.view(), g.view()),
-        cam::gradcam(a.view(), g.view())
-    );
-    assert_eq!(
-        cam::raw_map(Method::GradCamPlusPlus, a.view(), g.view()),
-        cam::gradcam_pp(a.view(), g.view())
-    );
+    assert_eq!(cam::raw_map(Method::LayerCam, a.view(), g.view()), cam::layercam(a.view(), g.view()));
+    assert_eq!(cam::raw_map(Method::LayerCamNormal, a.view(), g.view()), cam::layercam_normal(a.view(), g.view()));
+    assert_eq!(cam::raw_map(Method::GradCam, a.view(), g.view()), cam::gradcam(a.view(), g.view()));
+    assert_eq!(cam::raw_map(Method::GradCamPlusPlus, a.view(), g.view()), cam::gradcam_pp(a.view(), g.view()));
 }
 
 #[test]
@@ -119,10 +96,7 @@ fn channel_sums_add_up_in_numpys_pairwise_order() {
 #[test]
 fn method_names_round_trip_through_fromstr_display_and_serde() {
     let names: Vec<&str> = Method::ALL.iter().map(Method::name).collect();
-    assert_eq!(
-        names,
-        ["layercam", "layercam-normal", "gradcam", "gradcam++"]
-    );
+    assert_eq!(names, ["layercam", "layercam-normal", "gradcam", "gradcam++"]);
     for method in Method::ALL {
         assert_eq!(method.to_string().parse::<Method>().unwrap(), method);
         let json = serde_json::to_string(&method).unwrap();
@@ -130,11 +104,7 @@ fn method_names_round_trip_through_fromstr_display_and_serde() {
         assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), method);
     }
     let error = "scorecam".parse::<Method>().unwrap_err().to_string();
-    assert!(
-        error.contains("scorecam")
-            && error.contains("layercam, layercam-normal, gradcam, gradcam++"),
-        "{error}"
-    );
+    assert!(error.contains("scorecam") && error.contains("layercam, layercam-normal, gradcam, gradcam++"), "{error}");
     assert!(serde_json::from_str::<Method>("\"LayerCam\"").is_err());
 }
 
@@ -142,14 +112,8 @@ fn method_names_round_trip_through_fromstr_display_and_serde() {
 
 #[test]
 fn normalize_max_scales_to_one_and_keeps_a_zero_map_zero() {
-    assert_eq!(
-        cam::normalize_max(array![[0.0, 2.0], [1.0, 4.0]].view()),
-        array![[0.0, 0.5], [0.25, 1.0]]
-    );
-    assert_eq!(
-        cam::normalize_max(Array2::zeros((2, 3)).view()),
-        Array2::<f32>::zeros((2, 3))
-    );
+    assert_eq!(cam::normalize_max(array![[0.0, 2.0], [1.0, 4.0]].view()), array![[0.0, 0.5], [0.25, 1.0]]);
+    assert_eq!(cam::normalize_max(Array2::zeros((2, 3)).view()), Array2::<f32>::zeros((2, 3)));
 }
 
 #[test]
@@ -158,18 +122,12 @@ fn scale_tanh_peaks_at_tanh_gamma() {
     let scaled = cam::scale_tanh(map.view(), 2.0);
     let expected = array![[0.0, 0.5f32.tanh()], [1.0f32.tanh(), 2.0f32.tanh()]];
     assert_close(&scaled, &expected, 1e-7);
-    assert_eq!(
-        scaled.iter().copied().fold(f32::MIN, f32::max),
-        2.0f32.tanh()
-    );
+    assert_eq!(scaled.iter().copied().fold(f32::MIN, f32::max), 2.0f32.tanh());
 }
 
 #[test]
 fn scale_tanh_of_a_map_without_positive_values_is_zero_not_nan() {
-    for map in [
-        Array2::<f32>::zeros((3, 3)),
-        Array2::from_elem((3, 3), -1.0),
-    ] {
+    for map in [Array2::<f32>::zeros((3, 3)), Array2::from_elem((3, 3), -1.0)] {
         let scaled = cam::scale_tanh(map.view(), 2.0);
         assert!(scaled.iter().all(|&v| v == 0.0), "{scaled}");
     }
@@ -188,12 +146,7 @@ fn upsampling_2x2_to_4x4_uses_half_pixel_centres() {
     // Output pixel d samples the source at (d + 0.5)/2 − 0.5 = −0.25, 0.25, 0.75, 1.25; the ends
     // clamp to the edge pixels, the middle two mix them 3:1 and 1:3.
     let map = array![[0.0, 1.0], [2.0, 3.0]];
-    let expected = array![
-        [0.0, 0.25, 0.75, 1.0],
-        [0.5, 0.75, 1.25, 1.5],
-        [1.5, 1.75, 2.25, 2.5],
-        [2.0, 2.25, 2.75, 3.0],
-    ];
+    let expected = array![[0.0, 0.25, 0.75, 1.0], [0.5, 0.75, 1.25, 1.5], [1.5, 1.75, 2.25, 2.5], [2.0, 2.25, 2.75, 3.0],];
     assert_eq!(cam::upsample_bilinear(map.view(), 4, 4), expected);
 }
 
@@ -215,10 +168,7 @@ fn fuse_max_keeps_the_strongest_response_per_pixel() {
     let a = array![[0.1, 0.9], [0.5, 0.0]];
     let b = array![[0.4, 0.2], [0.5, 0.3]];
     let c = array![[0.0, 0.0], [0.7, 0.1]];
-    assert_eq!(
-        cam::fuse_max(&[a.view(), b.view(), c.view()]),
-        array![[0.4, 0.9], [0.7, 0.3]]
-    );
+    assert_eq!(cam::fuse_max(&[a.view(), b.view(), c.view()]), array![[0.4, 0.9], [0.7, 0.3]]);
     assert_eq!(cam::fuse_max(&[a.view()]), a);
 }
 
@@ -239,19 +189,12 @@ fn largest_box_picks_the_larger_blob_with_exclusive_ends() {
         [0.0, 0.0, 0.0, 0.0, 0.5, 0.0],
     ];
     // Left blob 3 pixels, right blob 5 pixels (columns 3..6, rows 1..4).
-    assert_eq!(
-        cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD),
-        Some([3, 1, 6, 4])
-    );
+    assert_eq!(cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD), Some([3, 1, 6, 4]));
 }
 
 #[test]
 fn largest_box_connects_diagonal_neighbours() {
-    let map = array![
-        [1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-        [0.0, 1.0, 0.0, 0.0, 1.0, 1.0],
-        [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
-    ];
+    let map = array![[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 0.0, 0.0, 0.0],];
     // The diagonal is one 3-pixel region and beats the 2-pixel pair; with 4-connectivity it
     // would be three single pixels and the pair would win.
     assert_eq!(cam::largest_box(map.view(), 0.5), Some([0, 0, 3, 3]));
@@ -266,38 +209,22 @@ fn largest_box_includes_pixels_exactly_at_the_threshold() {
 
 #[test]
 fn largest_box_breaks_ties_by_row_major_order() {
-    let map = array![
-        [0.0, 0.0, 0.0, 1.0],
-        [1.0, 0.0, 0.0, 1.0],
-        [1.0, 0.0, 0.0, 0.0]
-    ];
+    let map = array![[0.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0], [1.0, 0.0, 0.0, 0.0]];
     // Two 2-pixel regions; the right one starts first in a row-major scan.
     assert_eq!(cam::largest_box(map.view(), 0.5), Some([3, 0, 4, 2]));
 }
 
 #[test]
 fn largest_box_of_a_map_without_positive_values_is_none() {
-    assert_eq!(
-        cam::largest_box(Array2::zeros((4, 4)).view(), DEFAULT_BOX_THRESHOLD),
-        None
-    );
-    assert_eq!(
-        cam::largest_box(
-            Array2::from_elem((4, 4), -1.0).view(),
-            DEFAULT_BOX_THRESHOLD
-        ),
-        None
-    );
+    assert_eq!(cam::largest_box(Array2::zeros((4, 4)).view(), DEFAULT_BOX_THRESHOLD), None);
+    assert_eq!(cam::largest_box(Array2::from_elem((4, 4), -1.0).view(), DEFAULT_BOX_THRESHOLD), None);
 }
 
 #[test]
 fn largest_box_fills_a_large_region_without_recursion() {
     // 1024² pixels in one region: a recursive fill would overflow the test thread's stack.
     let map = Array2::<f32>::ones((1024, 1024));
-    assert_eq!(
-        cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD),
-        Some([0, 0, 1024, 1024])
-    );
+    assert_eq!(cam::largest_box(map.view(), DEFAULT_BOX_THRESHOLD), Some([0, 0, 1024, 1024]));
 }
 
 // ---------------------------------------------------------------- colours
@@ -361,12 +288,7 @@ fn overlay_blends_the_colours_over_the_image_by_opacity() {
         assert_eq!(pixel.0, Colormap::Jet.rgb(map[[y as usize, x as usize]]));
     }
     // Half-way: pixel (1, 0) = (40, 0, 200) and gray(0.5) = (128, 128, 128) → (84, 64, 164).
-    assert_eq!(
-        cam::overlay(&image, map.view(), Colormap::Gray, 0.5)
-            .get_pixel(1, 0)
-            .0,
-        [84, 64, 164]
-    );
+    assert_eq!(cam::overlay(&image, map.view(), Colormap::Gray, 0.5).get_pixel(1, 0).0, [84, 64, 164]);
 }
 
 #[test]

@@ -61,7 +61,17 @@ fn a_preprocessed_tensor_gives_pytorch_grad_cams_maps() {
     let out = temp("npy");
     let layers = LAYERS.map(onnx_layer).join(",");
     let input = reference("coffee_input.npy");
-    let run = layercam(&["explain", "--input-npy", input.to_str().unwrap(), "--layers", &layers, "--method", "layercam,gradcam,gradcam++", "--out", out.to_str().unwrap()]);
+    let run = layercam(&[
+        "explain",
+        "--input-npy",
+        input.to_str().unwrap(),
+        "--layers",
+        &layers,
+        "--method",
+        "layercam,gradcam,gradcam++",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let s = summary(&out);
     assert_eq!(s["class"], 967);
@@ -139,7 +149,8 @@ fn layers_lists_candidates_and_marks_the_automatic_choice() {
     let run = layercam(&["layers"]);
     assert!(run.status.success());
     let text = String::from_utf8_lossy(&run.stdout);
-    let chosen: Vec<&str> = text.lines().filter(|l| l.starts_with('*') && !l.starts_with("* =")).map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    let chosen: Vec<&str> =
+        text.lines().filter(|l| l.starts_with('*') && !l.starts_with("* =")).map(|l| l.split_whitespace().nth(1).unwrap()).collect();
     assert_eq!(chosen, ["hardtanh_1", "hardtanh_5", "hardtanh_9", "hardtanh_21", "head_act_out"]);
     assert!(text.contains("blocks.0_out") && text.contains("[16, 112, 112]"));
 }
@@ -164,7 +175,8 @@ fn gpu_and_cpu_give_the_same_files() {
             let b: Array2<f32> = ndarray_npy::read_npy(gpu.join(&path)).unwrap();
             worst = worst.max(common::gpu::map_error(&b, &a));
         }
-        let (a, b) = (image::open(cpu.join(format!("fused/{method}.png"))).unwrap(), image::open(gpu.join(format!("fused/{method}.png"))).unwrap());
+        let (a, b) =
+            (image::open(cpu.join(format!("fused/{method}.png"))).unwrap(), image::open(gpu.join(format!("fused/{method}.png"))).unwrap());
         assert!(common::gpu::colour_error(&b.to_rgb8(), &a.to_rgb8()) <= 1, "{method}: fused pictures");
     }
     println!("--device gpu ({}) vs cpu: maps within {worst:e} of their max", on_gpu["device"]);

@@ -55,11 +55,7 @@ fn choices_come_from_the_command_line_words() {
 
 /// A 4×4 input and three stages: 4×4 (stride 1), 2×2 (stride 2) and 1×2 (stride 4).
 fn three_maps() -> Vec<Array2<f32>> {
-    vec![
-        array![[0.0, 0.0, 0.0, 2.0], [0.0; 4], [0.0; 4], [0.0, 0.0, 0.0, 1.0]],
-        array![[0.0, 0.0], [0.0, 5.0]],
-        array![[2.0, 0.0]],
-    ]
+    vec![array![[0.0, 0.0, 0.0, 2.0], [0.0; 4], [0.0; 4], [0.0, 0.0, 0.0, 1.0]], array![[0.0, 0.0], [0.0, 5.0]], array![[2.0, 0.0]]]
 }
 
 #[test]
@@ -75,12 +71,7 @@ fn three_small_maps_fused_as_the_paper_does_worked_out_by_hand() {
     // Stage 3, normalised [1, 0] and upsampled: [1, 0.75, 0.25, 0] along x on every row.
     // The fused map is the element-wise max of the three.
     let (t2, t1) = (2f32.tanh(), 1f32.tanh());
-    let expected = array![
-        [1.0, 0.75, 0.25, t2],
-        [1.0, 0.75, 0.25, 0.25],
-        [1.0, 0.75, 0.5625, 0.75],
-        [1.0, 0.75, 0.75, 1.0f32.max(t1)],
-    ];
+    let expected = array![[1.0, 0.75, 0.25, t2], [1.0, 0.75, 0.25, 0.25], [1.0, 0.75, 0.5625, 0.75], [1.0, 0.75, 0.75, 1.0f32.max(t1)],];
     for ((at, &got), &want) in fused.indexed_iter().zip(&expected) {
         assert!((got - want).abs() < 1e-6, "at {at:?}: {got} != {want}\n{fused}");
     }

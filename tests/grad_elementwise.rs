@@ -19,33 +19,57 @@ fn case(build: impl FnOnce(&mut Net) -> String) -> f32 {
 
 #[test]
 fn add_and_sub_by_constants_with_broadcasting() {
-    assert!(case(|n| { let c = n.weight(&[3, 1, 1]); n.node("Add", &["x", &c], vec![]) }) < TOLERANCE);
-    assert!(case(|n| { let c = n.weight(&[1, 2]); n.node("Sub", &[&c, "x"], vec![]) }) < TOLERANCE);
+    assert!(
+        case(|n| {
+            let c = n.weight(&[3, 1, 1]);
+            n.node("Add", &["x", &c], vec![])
+        }) < TOLERANCE
+    );
+    assert!(
+        case(|n| {
+            let c = n.weight(&[1, 2]);
+            n.node("Sub", &[&c, "x"], vec![])
+        }) < TOLERANCE
+    );
 }
 
 #[test]
 fn mul_and_div_by_constants() {
-    assert!(case(|n| { let c = n.weight(&[3, 1, 1]); n.node("Mul", &["x", &c], vec![]) }) < TOLERANCE);
-    assert!(case(|n| { let c = n.constant(vec![2.0, -4.0, 0.5], &[3, 1, 1]); n.node("Div", &["x", &c], vec![]) }) < TOLERANCE);
+    assert!(
+        case(|n| {
+            let c = n.weight(&[3, 1, 1]);
+            n.node("Mul", &["x", &c], vec![])
+        }) < TOLERANCE
+    );
+    assert!(
+        case(|n| {
+            let c = n.constant(vec![2.0, -4.0, 0.5], &[3, 1, 1]);
+            n.node("Div", &["x", &c], vec![])
+        }) < TOLERANCE
+    );
 }
 
 #[test]
 fn products_and_quotients_of_two_activations() {
     // x·x, x/(x²+1) and a residual x + relu-free branch: the same tensor reaches the output twice.
     assert!(case(|n| n.node("Mul", &["x", "x"], vec![])) < TOLERANCE);
-    assert!(case(|n| {
-        let square = n.node("Mul", &["x", "x"], vec![]);
-        let one = n.constant(vec![1.0], &[]);
-        let denominator = n.node("Add", &[&square, &one], vec![]);
-        n.node("Div", &["x", &denominator], vec![])
-    }) < TOLERANCE);
+    assert!(
+        case(|n| {
+            let square = n.node("Mul", &["x", "x"], vec![]);
+            let one = n.constant(vec![1.0], &[]);
+            let denominator = n.node("Add", &[&square, &one], vec![]);
+            n.node("Div", &["x", &denominator], vec![])
+        }) < TOLERANCE
+    );
 }
 
 #[test]
 fn an_activation_broadcast_over_space() {
     // Squeeze-and-excitation: x · mean(x) per channel; the [1,C,1,1] operand's gradient is summed over H, W.
-    assert!(case(|n| {
-        let pooled = n.node("GlobalAveragePool", &["x"], vec![]);
-        n.node("Mul", &["x", &pooled], vec![])
-    }) < TOLERANCE);
+    assert!(
+        case(|n| {
+            let pooled = n.node("GlobalAveragePool", &["x"], vec![]);
+            n.node("Mul", &["x", &pooled], vec![])
+        }) < TOLERANCE
+    );
 }

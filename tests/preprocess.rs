@@ -61,48 +61,16 @@ fn efficientnet_input_matches_pytorch_for_coffee() {
 fn efficientnet_crop_is_the_reference_box() {
     let chelsea = decode_fixture("chelsea");
     assert_eq!(chelsea.dimensions(), (451, 300));
-    assert_eq!(
-        efficientnet_crop(300, 451, 224, 224),
-        CropBox {
-            top: 19,
-            left: 95,
-            height: 262,
-            width: 262
-        }
-    );
-    assert_eq!(
-        efficientnet_crop(400, 600, 224, 224),
-        CropBox {
-            top: 25,
-            left: 125,
-            height: 350,
-            width: 350
-        }
-    );
+    assert_eq!(efficientnet_crop(300, 451, 224, 224), CropBox { top: 19, left: 95, height: 262, width: 262 });
+    assert_eq!(efficientnet_crop(400, 600, 224, 224), CropBox { top: 25, left: 125, height: 350, width: 350 });
     // Portrait: the width is the shorter side; odd margins round the offset up.
-    assert_eq!(
-        efficientnet_crop(451, 300, 224, 224),
-        CropBox {
-            top: 95,
-            left: 19,
-            height: 262,
-            width: 262
-        }
-    );
+    assert_eq!(efficientnet_crop(451, 300, 224, 224), CropBox { top: 95, left: 19, height: 262, width: 262 });
 }
 
 #[test]
 fn efficientnet_crop_keeps_a_non_square_targets_aspect() {
     // 2:1 target on a 3:2 image: the full width bounds the box (225.5×451), shrunk by 224/256.
-    assert_eq!(
-        efficientnet_crop(300, 451, 224, 448),
-        CropBox {
-            top: 52,
-            left: 29,
-            height: 197,
-            width: 394
-        }
-    );
+    assert_eq!(efficientnet_crop(300, 451, 224, 448), CropBox { top: 52, left: 29, height: 197, width: 394 });
     let image = RgbImage::from_pixel(451, 300, Rgb([10, 20, 30]));
     let out = preprocess(&image, Recipe::EfficientNetLite, 224, 448);
     assert_eq!(out.input.shape(), &[1, 3, 224, 448]);
@@ -111,12 +79,7 @@ fn efficientnet_crop_keeps_a_non_square_targets_aspect() {
 
 #[test]
 fn efficientnet_input_is_the_seen_crop_scaled_to_plus_minus_one() {
-    let out = preprocess(
-        &decode_fixture("coffee"),
-        Recipe::EfficientNetLite,
-        224,
-        224,
-    );
+    let out = preprocess(&decode_fixture("coffee"), Recipe::EfficientNetLite, 224, 224);
     assert_eq!(out.seen.dimensions(), (224, 224));
     for (x, y, pixel) in out.seen.enumerate_pixels() {
         for channel in 0..3 {
@@ -143,17 +106,10 @@ fn torchvision_normalises_with_imagenet_statistics() {
     let image = RgbImage::from_pixel(451, 300, Rgb([200, 100, 50]));
     let out = preprocess(&image, Recipe::Torchvision, 224, 224);
     assert_eq!(out.input.shape(), &[1, 3, 224, 224]);
-    let expected = [
-        (200.0 / 255.0 - 0.485) / 0.229,
-        (100.0 / 255.0 - 0.456) / 0.224,
-        (50.0 / 255.0 - 0.406) / 0.225,
-    ];
+    let expected = [(200.0 / 255.0 - 0.485) / 0.229, (100.0 / 255.0 - 0.456) / 0.224, (50.0 / 255.0 - 0.406) / 0.225];
     for (channel, expected) in expected.into_iter().enumerate() {
         let plane = out.input.slice(ndarray::s![0, channel, .., ..]);
-        assert!(
-            plane.iter().all(|&x| (x - expected).abs() < 1e-6),
-            "channel {channel}"
-        );
+        assert!(plane.iter().all(|&x| (x - expected).abs() < 1e-6), "channel {channel}");
     }
 }
 
@@ -163,33 +119,15 @@ fn torchvision_geometry_is_resize_256_then_centre_crop_224() {
     assert_eq!(torchvision_resized_size(300, 451, 224, 224), (256, 384));
     assert_eq!(torchvision_resized_size(451, 300, 224, 224), (384, 256));
     assert_eq!(torchvision_resized_size(400, 600, 224, 224), (256, 384));
-    assert_eq!(
-        centre_crop(256, 384, 224, 224),
-        CropBox {
-            top: 16,
-            left: 80,
-            height: 224,
-            width: 224
-        }
-    );
+    assert_eq!(centre_crop(256, 384, 224, 224), CropBox { top: 16, left: 80, height: 224, width: 224 });
     // Python's round() sends 2.5 to 2 and 3.5 to 4.
-    assert_eq!(
-        centre_crop(261, 263, 256, 256),
-        CropBox {
-            top: 2,
-            left: 4,
-            height: 256,
-            width: 256
-        }
-    );
+    assert_eq!(centre_crop(261, 263, 256, 256), CropBox { top: 2, left: 4, height: 256, width: 256 });
 }
 
 #[test]
 fn torchvision_without_resize_is_an_exact_centre_crop() {
     // A 256-high image is already at the resize target, so what the model sees is the original crop.
-    let image = RgbImage::from_fn(300, 256, |x, y| {
-        Rgb([x as u8, y as u8, (x * 7 + y * 13) as u8])
-    });
+    let image = RgbImage::from_fn(300, 256, |x, y| Rgb([x as u8, y as u8, (x * 7 + y * 13) as u8]));
     assert_eq!(torchvision_resized_size(256, 300, 224, 224), (256, 300));
     let out = preprocess(&image, Recipe::Torchvision, 224, 224);
     for (x, y, pixel) in out.seen.enumerate_pixels() {
@@ -218,19 +156,10 @@ fn torchvision_resize_is_pillows_antialiased_bilinear() {
 fn recipe_names_round_trip_and_agree_with_serde() {
     for recipe in Recipe::ALL {
         assert_eq!(recipe.to_string().parse::<Recipe>().unwrap(), recipe);
-        assert_eq!(
-            serde_json::to_string(&recipe).unwrap(),
-            format!("\"{recipe}\"")
-        );
+        assert_eq!(serde_json::to_string(&recipe).unwrap(), format!("\"{recipe}\""));
     }
-    assert_eq!(
-        "efficientnet-lite".parse::<Recipe>().unwrap(),
-        Recipe::EfficientNetLite
-    );
-    assert_eq!(
-        "torchvision".parse::<Recipe>().unwrap(),
-        Recipe::Torchvision
-    );
+    assert_eq!("efficientnet-lite".parse::<Recipe>().unwrap(), Recipe::EfficientNetLite);
+    assert_eq!("torchvision".parse::<Recipe>().unwrap(), Recipe::Torchvision);
     assert_eq!(Recipe::default(), Recipe::EfficientNetLite);
 }
 
@@ -238,10 +167,7 @@ fn recipe_names_round_trip_and_agree_with_serde() {
 fn an_unknown_recipe_lists_the_valid_names() {
     let message = "inception".parse::<Recipe>().unwrap_err().to_string();
     assert!(message.contains("inception"), "{message}");
-    assert!(
-        message.contains("efficientnet-lite, torchvision"),
-        "{message}"
-    );
+    assert!(message.contains("efficientnet-lite, torchvision"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,11 +196,7 @@ fn with_exif_segment(jpeg: &[u8], orientation: u8) -> Vec<u8> {
 }
 
 fn close_to(pixel: &Rgb<u8>, expected: [u8; 3]) -> bool {
-    pixel
-        .0
-        .iter()
-        .zip(expected)
-        .all(|(&a, b)| a.abs_diff(b) <= 24)
+    pixel.0.iter().zip(expected).all(|(&a, b)| a.abs_diff(b) <= 24)
 }
 
 #[test]
@@ -284,9 +206,7 @@ fn jpeg_exif_orientation_6_rotates_clockwise() {
     let blue = [0, 0, 255];
     let image = RgbImage::from_fn(24, 16, |x, y| Rgb(if x < 8 && y < 8 { red } else { blue }));
     let mut jpeg = Vec::new();
-    JpegEncoder::new_with_quality(&mut jpeg, 95)
-        .encode_image(&image)
-        .unwrap();
+    JpegEncoder::new_with_quality(&mut jpeg, 95).encode_image(&image).unwrap();
 
     let upright = decode_image(&jpeg).unwrap();
     assert_eq!(upright.dimensions(), (24, 16));
@@ -294,21 +214,9 @@ fn jpeg_exif_orientation_6_rotates_clockwise() {
 
     let rotated = decode_image(&with_exif_segment(&jpeg, 6)).unwrap();
     assert_eq!(rotated.dimensions(), (16, 24));
-    assert!(
-        close_to(rotated.get_pixel(12, 4), red),
-        "{:?}",
-        rotated.get_pixel(12, 4)
-    );
-    assert!(
-        close_to(rotated.get_pixel(4, 4), blue),
-        "{:?}",
-        rotated.get_pixel(4, 4)
-    );
-    assert!(
-        close_to(rotated.get_pixel(12, 20), blue),
-        "{:?}",
-        rotated.get_pixel(12, 20)
-    );
+    assert!(close_to(rotated.get_pixel(12, 4), red), "{:?}", rotated.get_pixel(12, 4));
+    assert!(close_to(rotated.get_pixel(4, 4), blue), "{:?}", rotated.get_pixel(4, 4));
+    assert!(close_to(rotated.get_pixel(12, 20), blue), "{:?}", rotated.get_pixel(12, 20));
 }
 
 fn encode_png(image: &RgbImage, exif: Option<Vec<u8>>) -> Vec<u8> {
@@ -317,14 +225,7 @@ fn encode_png(image: &RgbImage, exif: Option<Vec<u8>>) -> Vec<u8> {
     if let Some(exif) = exif {
         encoder.set_exif_metadata(exif).unwrap();
     }
-    encoder
-        .write_image(
-            image.as_raw(),
-            image.width(),
-            image.height(),
-            ExtendedColorType::Rgb8,
-        )
-        .unwrap();
+    encoder.write_image(image.as_raw(), image.width(), image.height(), ExtendedColorType::Rgb8).unwrap();
     png
 }
 
@@ -354,36 +255,18 @@ fn transparency_is_composited_over_white() {
     )
     .unwrap();
     let mut png = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
+    image.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
     let decoded = decode_image(&png).unwrap();
     let pixels: Vec<[u8; 3]> = decoded.pixels().map(|pixel| pixel.0).collect();
-    assert_eq!(
-        pixels,
-        [
-            [255, 255, 255],
-            [127, 127, 127],
-            [255, 0, 0],
-            [204, 204, 244]
-        ]
-    );
+    assert_eq!(pixels, [[255, 255, 255], [127, 127, 127], [255, 0, 0], [204, 204, 244]]);
 }
 
 #[test]
 fn grey_with_alpha_is_composited_over_white() {
-    let image = image::GrayAlphaImage::from_fn(2, 1, |x, _| {
-        LumaA(if x == 0 { [0, 0] } else { [100, 255] })
-    });
+    let image = image::GrayAlphaImage::from_fn(2, 1, |x, _| LumaA(if x == 0 { [0, 0] } else { [100, 255] }));
     let mut png = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    let pixels: Vec<[u8; 3]> = decode_image(&png)
-        .unwrap()
-        .pixels()
-        .map(|pixel| pixel.0)
-        .collect();
+    image.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    let pixels: Vec<[u8; 3]> = decode_image(&png).unwrap().pixels().map(|pixel| pixel.0).collect();
     assert_eq!(pixels, [[255, 255, 255], [100, 100, 100]]);
 }
 
@@ -391,15 +274,8 @@ fn grey_with_alpha_is_composited_over_white() {
 fn opaque_pixels_are_unchanged() {
     let image = RgbaImage::from_pixel(3, 3, Rgba([12, 34, 56, 255]));
     let mut png = Vec::new();
-    image
-        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    assert!(
-        decode_image(&png)
-            .unwrap()
-            .pixels()
-            .all(|pixel| pixel.0 == [12, 34, 56])
-    );
+    image.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    assert!(decode_image(&png).unwrap().pixels().all(|pixel| pixel.0 == [12, 34, 56]));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -440,10 +316,7 @@ fn a_truncated_png_reports_the_decoders_complaint() {
     let png = read("samples/chelsea.png");
     let message = image_error(&png[..png.len() / 2]);
     println!("truncated PNG: {message}");
-    assert!(
-        message.to_lowercase().contains("eof") || message.contains("end of"),
-        "{message}"
-    );
+    assert!(message.to_lowercase().contains("eof") || message.contains("end of"), "{message}");
 }
 
 #[test]
@@ -483,11 +356,7 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &byte in bytes {
         crc ^= u32::from(byte);
         for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
         }
     }
     !crc
@@ -510,10 +379,7 @@ fn png_claiming(width: u32, height: u32, bit_depth: u8, colour_type: u8) -> Vec<
     ihdr.extend([bit_depth, colour_type, 0, 0, 0]);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(png_chunk(b"IHDR", &ihdr));
-    png.extend(png_chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
-    ));
+    png.extend(png_chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]));
     png.extend(png_chunk(b"IEND", &[]));
     png
 }
@@ -521,17 +387,9 @@ fn png_claiming(width: u32, height: u32, bit_depth: u8, colour_type: u8) -> Vec<
 fn assert_refused_quickly_as_too_large(bytes: &[u8], width: u32, height: u32) {
     let start = Instant::now();
     let result = decode_image(bytes);
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
     match result {
-        Err(Error::ImageTooLarge {
-            width: w,
-            height: h,
-            max,
-        }) => {
+        Err(Error::ImageTooLarge { width: w, height: h, max }) => {
             assert_eq!((w, h, max), (width, height, MAX_IMAGE_SIDE));
         }
         other => panic!("expected Error::ImageTooLarge, got {other:?}"),
@@ -550,14 +408,7 @@ fn a_huge_bmp_is_refused_before_allocation() {
 #[test]
 fn an_image_without_pixels_is_refused() {
     // GIF89a, a 0×0 logical screen, one 1×1 frame (LZW min code size 2: clear, 0, end), trailer.
-    let gif = [
-        b"GIF89a".as_slice(),
-        &[0, 0, 0, 0, 0, 0, 0],
-        &[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0],
-        &[2, 2, 0x44, 0x01, 0],
-        &[0x3B],
-    ]
-    .concat();
+    let gif = [b"GIF89a".as_slice(), &[0, 0, 0, 0, 0, 0, 0], &[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0], &[2, 2, 0x44, 0x01, 0], &[0x3B]].concat();
     let message = image_error(&gif);
     assert!(message.contains("0×0"), "{message}");
 }
@@ -585,15 +436,8 @@ fn a_png_too_heavy_for_the_memory_budget_is_refused() {
     // 16000×16000 16-bit RGBA: both sides are allowed but the pixels would take 1953 MiB.
     let start = Instant::now();
     let message = image_error(&png_claiming(16000, 16000, 16, 6));
-    assert!(
-        start.elapsed() < Duration::from_secs(1),
-        "took {:?}",
-        start.elapsed()
-    );
-    assert!(
-        message.contains("16000×16000") && message.contains("MiB"),
-        "{message}"
-    );
+    assert!(start.elapsed() < Duration::from_secs(1), "took {:?}", start.elapsed());
+    assert!(message.contains("16000×16000") && message.contains("MiB"), "{message}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,31 +445,20 @@ fn a_png_too_heavy_for_the_memory_budget_is_refused() {
 
 #[test]
 fn the_sidecar_lives_beside_the_model() {
-    assert_eq!(
-        sidecar_path(Path::new("models/efficientnet_lite0.onnx")),
-        PathBuf::from("models/efficientnet_lite0.json")
-    );
-    assert_eq!(
-        sidecar_path(Path::new("a/my.model.onnx")),
-        PathBuf::from("a/my.model.json")
-    );
+    assert_eq!(sidecar_path(Path::new("models/efficientnet_lite0.onnx")), PathBuf::from("models/efficientnet_lite0.json"));
+    assert_eq!(sidecar_path(Path::new("a/my.model.onnx")), PathBuf::from("a/my.model.json"));
 }
 
 #[test]
 fn the_shipped_sidecar_describes_efficientnet_lite0() {
     let model = repo_file("models/efficientnet_lite0.onnx");
-    let sidecar = Sidecar::load_beside(&model)
-        .unwrap()
-        .expect("models/efficientnet_lite0.json");
+    let sidecar = Sidecar::load_beside(&model).unwrap().expect("models/efficientnet_lite0.json");
     assert_eq!(sidecar.preprocess, Recipe::EfficientNetLite);
     assert_eq!(sidecar.labels.as_deref(), Some("imagenet_classes.txt"));
     assert_eq!(sidecar.layers, None);
     assert!(sidecar.description.unwrap().contains("EfficientNet-Lite0"));
     let sidecar = Sidecar::load_beside(&model).unwrap().unwrap();
-    assert_eq!(
-        sidecar.labels_path(&sidecar_path(&model)),
-        Some(repo_file("models/imagenet_classes.txt"))
-    );
+    assert_eq!(sidecar.labels_path(&sidecar_path(&model)), Some(repo_file("models/imagenet_classes.txt")));
 }
 
 #[test]
@@ -640,15 +473,9 @@ fn a_full_sidecar_parses() {
     let sidecar = Sidecar::parse(text, Path::new("m/x.json")).unwrap();
     assert_eq!(sidecar.preprocess, Recipe::Torchvision);
     assert_eq!(sidecar.layers, Some(vec!["a".to_string(), "b".to_string()]));
-    assert_eq!(
-        sidecar.labels_path(Path::new("m/x.json")),
-        Some(PathBuf::from("m/../l.txt"))
-    );
+    assert_eq!(sidecar.labels_path(Path::new("m/x.json")), Some(PathBuf::from("m/../l.txt")));
     let round_trip = serde_json::to_string(&sidecar).unwrap();
-    assert_eq!(
-        Sidecar::parse(&round_trip, Path::new("m/x.json")).unwrap(),
-        sidecar
-    );
+    assert_eq!(Sidecar::parse(&round_trip, Path::new("m/x.json")).unwrap(), sidecar);
 }
 
 fn sidecar_error(text: &str) -> (String, String) {
@@ -670,10 +497,7 @@ fn a_sidecar_must_name_a_known_recipe() {
     let (_, reason) = sidecar_error(r#"{"labels": "x.txt"}"#);
     assert!(reason.contains("missing field `preprocess`"), "{reason}");
     let (_, reason) = sidecar_error(r#"{"preprocess": "inception"}"#);
-    assert!(
-        reason.contains("efficientnet-lite") && reason.contains("torchvision"),
-        "{reason}"
-    );
+    assert!(reason.contains("efficientnet-lite") && reason.contains("torchvision"), "{reason}");
     let (_, reason) = sidecar_error("{not json");
     assert!(reason.contains("line 1"), "{reason}");
 }

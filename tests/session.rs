@@ -22,13 +22,16 @@ fn send(session: &mut Session, request: Request) -> Vec<Response> {
 
 fn load_default(session: &mut Session) -> Vec<Response> {
     let read = |p: &str| std::fs::read(root().join(p)).unwrap();
-    send(session, Request::LoadModel {
-        name: "efficientnet_lite0.onnx".into(),
-        onnx: read("models/efficientnet_lite0.onnx"),
-        sidecar: Some(String::from_utf8(read("models/efficientnet_lite0.json")).unwrap()),
-        labels: Some(String::from_utf8(read("models/imagenet_classes.txt")).unwrap()),
-        recipe: None,
-    })
+    send(
+        session,
+        Request::LoadModel {
+            name: "efficientnet_lite0.onnx".into(),
+            onnx: read("models/efficientnet_lite0.onnx"),
+            sidecar: Some(String::from_utf8(read("models/efficientnet_lite0.json")).unwrap()),
+            labels: Some(String::from_utf8(read("models/imagenet_classes.txt")).unwrap()),
+            recipe: None,
+        },
+    )
 }
 
 fn failure(responses: &[Response]) -> String {
@@ -68,13 +71,10 @@ fn load_explain_retarget() {
 fn a_bad_model_is_refused_and_the_previous_one_stays() {
     let mut session = Session::default();
     load_default(&mut session);
-    let message = failure(&send(&mut session, Request::LoadModel {
-        name: "notes.onnx".into(),
-        onnx: b"not a model".to_vec(),
-        sidecar: None,
-        labels: None,
-        recipe: None,
-    }));
+    let message = failure(&send(
+        &mut session,
+        Request::LoadModel { name: "notes.onnx".into(), onnx: b"not a model".to_vec(), sidecar: None, labels: None, recipe: None },
+    ));
     assert!(message.starts_with("not an ONNX model"), "{message}");
     let image = std::fs::read(root().join("samples/coffee.png")).unwrap();
     let responses = send(&mut session, Request::Explain { image, class: None });
@@ -122,13 +122,25 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
     let [Response::Occlusion(report)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(report.class, 282);
     let order: Vec<(Method, Region)> = report.trials.iter().map(|(t, _)| (t.method, t.region)).collect();
-    assert_eq!(order, [
-        (Method::LayerCam, Region::Deepest), (Method::LayerCam, Region::Fused),
-        (Method::GradCam, Region::Deepest), (Method::GradCam, Region::Fused),
-    ]);
+    assert_eq!(
+        order,
+        [
+            (Method::LayerCam, Region::Deepest),
+            (Method::LayerCam, Region::Fused),
+            (Method::GradCam, Region::Deepest),
+            (Method::GradCam, Region::Fused),
+        ]
+    );
     for (trial, picture) in &report.trials {
-        println!("{:?} {:?}: {:.1} % hidden, p(tiger cat) {:.3} → {:.3}, top-1 now {}",
-            trial.method, trial.region, trial.hidden * 100.0, report.prob, trial.prob, trial.top[0].label);
+        println!(
+            "{:?} {:?}: {:.1} % hidden, p(tiger cat) {:.3} → {:.3}, top-1 now {}",
+            trial.method,
+            trial.region,
+            trial.hidden * 100.0,
+            report.prob,
+            trial.prob,
+            trial.top[0].label
+        );
         assert!(trial.hidden > 0.0 && trial.hidden < 1.0, "some of the photo is hidden, not all");
         assert_eq!((picture.width, picture.height), (224, 224));
         // The hidden pixels are the preprocessing's mean colour: EfficientNet-Lite's 127 grey.

@@ -43,13 +43,7 @@ struct Region {
 
 impl Region {
     fn starting_at((y, x): (usize, usize)) -> Self {
-        Region {
-            pixels: 0,
-            x0: x,
-            y0: y,
-            x1: x + 1,
-            y1: y + 1,
-        }
+        Region { pixels: 0, x0: x, y0: y, x1: x + 1, y1: y + 1 }
     }
 
     fn include(&mut self, (y, x): (usize, usize)) {

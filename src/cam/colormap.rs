@@ -31,11 +31,7 @@ impl Colormap {
     /// The colour of `v`, clamped to [0, 1]; NaN shows as 0.
     pub fn rgb(self, v: f32) -> [u8; 3] {
         // NaN would survive `clamp` and end up as an arbitrary colour.
-        let v = if v.is_nan() {
-            0.0
-        } else {
-            f64::from(v.clamp(0.0, 1.0))
-        };
+        let v = if v.is_nan() { 0.0 } else { f64::from(v.clamp(0.0, 1.0)) };
         let channels = match self {
             Colormap::Jet => jet(v),
             Colormap::Turbo => turbo(v),
@@ -56,33 +52,11 @@ fn jet(v: f64) -> [f64; 3] {
 
 /// Turbo by Anton Mikhailov's published degree-5 polynomial fit of the 256-entry table.
 fn turbo(v: f64) -> [f64; 3] {
-    const RED: [f64; 6] = [
-        0.13572138,
-        4.61539260,
-        -42.66032258,
-        132.13108234,
-        -152.94239396,
-        59.28637943,
-    ];
-    const GREEN: [f64; 6] = [
-        0.09140261,
-        2.19418839,
-        4.84296658,
-        -14.18503333,
-        4.27729857,
-        2.82956604,
-    ];
-    const BLUE: [f64; 6] = [
-        0.10667330,
-        12.64194608,
-        -60.58204836,
-        110.36276771,
-        -89.90310912,
-        27.34824973,
-    ];
+    const RED: [f64; 6] = [0.13572138, 4.61539260, -42.66032258, 132.13108234, -152.94239396, 59.28637943];
+    const GREEN: [f64; 6] = [0.09140261, 2.19418839, 4.84296658, -14.18503333, 4.27729857, 2.82956604];
+    const BLUE: [f64; 6] = [0.10667330, 12.64194608, -60.58204836, 110.36276771, -89.90310912, 27.34824973];
     // Horner's rule; coefficients go from the constant term up.
-    let polynomial =
-        |coefficients: [f64; 6]| coefficients.iter().rev().fold(0.0, |acc, &c| acc * v + c);
+    let polynomial = |coefficients: [f64; 6]| coefficients.iter().rev().fold(0.0, |acc, &c| acc * v + c);
     [polynomial(RED), polynomial(GREEN), polynomial(BLUE)]
 }
 
@@ -91,25 +65,14 @@ fn turbo(v: f64) -> [f64; 3] {
 ///
 /// # Panics
 /// If `map` is not the image's height × width: the caller upsamples it to the image first.
-pub fn overlay(
-    image: &RgbImage,
-    map: ArrayView2<f32>,
-    colormap: Colormap,
-    opacity: f32,
-) -> RgbImage {
+pub fn overlay(image: &RgbImage, map: ArrayView2<f32>, colormap: Colormap, opacity: f32) -> RgbImage {
     let (width, height) = image.dimensions();
-    assert_eq!(
-        map.dim(),
-        (height as usize, width as usize),
-        "overlay: the map must have the image's height × width"
-    );
+    assert_eq!(map.dim(), (height as usize, width as usize), "overlay: the map must have the image's height × width");
     let opacity = opacity.clamp(0.0, 1.0);
     RgbImage::from_fn(width, height, |x, y| {
         let pixel = image.get_pixel(x, y).0;
         let colour = colormap.rgb(map[[y as usize, x as usize]]);
-        Rgb(std::array::from_fn(|c| {
-            ((1.0 - opacity) * f32::from(pixel[c]) + opacity * f32::from(colour[c])).round() as u8
-        }))
+        Rgb(std::array::from_fn(|c| ((1.0 - opacity) * f32::from(pixel[c]) + opacity * f32::from(colour[c])).round() as u8))
     })
 }
 
@@ -121,22 +84,12 @@ pub fn draw_box(image: &mut RgbImage, [x0, y0, x1, y1]: [usize; 4], colour: Rgb<
     let bottom = y1.saturating_sub(LINE).max(y0)..y1;
     let left = x0..(x0 + LINE).min(x1);
     let right = x1.saturating_sub(LINE).max(x0)..x1;
-    for (xs, ys) in [
-        (x0..x1, top),
-        (x0..x1, bottom),
-        (left, y0..y1),
-        (right, y0..y1),
-    ] {
+    for (xs, ys) in [(x0..x1, top), (x0..x1, bottom), (left, y0..y1), (right, y0..y1)] {
         fill(image, xs, ys, colour);
     }
 }
 
-fn fill(
-    image: &mut RgbImage,
-    xs: std::ops::Range<usize>,
-    ys: std::ops::Range<usize>,
-    colour: Rgb<u8>,
-) {
+fn fill(image: &mut RgbImage, xs: std::ops::Range<usize>, ys: std::ops::Range<usize>, colour: Rgb<u8>) {
     let (width, height) = (image.width() as usize, image.height() as usize);
     for y in ys.start..ys.end.min(height) {
         for x in xs.start..xs.end.min(width) {

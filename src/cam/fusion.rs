@@ -9,11 +9,7 @@ use super::max_value;
 /// and stays all zero (instead of dividing by zero or flipping its sign).
 pub fn normalize_max(map: ArrayView2<f32>) -> Array2<f32> {
     let max = max_value(map);
-    if max > 0.0 {
-        map.mapv(|m| m / max)
-    } else {
-        Array2::zeros(map.raw_dim())
-    }
+    if max > 0.0 { map.mapv(|m| m / max) } else { Array2::zeros(map.raw_dim()) }
 }
 
 /// Eq. 9: tanh(γ · M / max M), whose maximum is tanh(γ). It lifts the weaker responses of shallow
@@ -31,19 +27,12 @@ pub fn scale_tanh(map: ArrayView2<f32>, gamma: f32) -> Array2<f32> {
 /// If `map` is empty: there is nothing to interpolate from.
 pub fn upsample_bilinear(map: ArrayView2<f32>, out_h: usize, out_w: usize) -> Array2<f32> {
     let (in_h, in_w) = map.dim();
-    assert!(
-        in_h > 0 && in_w > 0,
-        "cannot upsample an empty {in_h}×{in_w} map"
-    );
+    assert!(in_h > 0 && in_w > 0, "cannot upsample an empty {in_h}×{in_w} map");
     let rows = taps(in_h, out_h);
     let cols = taps(in_w, out_w);
     // Separable, rows first then columns, in the same order as OpenCV, so the f32 roundings agree.
-    let across = Array2::from_shape_fn((in_h, out_w), |(y, x)| {
-        cols[x].blend(map[[y, cols[x].lo]], map[[y, cols[x].hi]])
-    });
-    Array2::from_shape_fn((out_h, out_w), |(y, x)| {
-        rows[y].blend(across[[rows[y].lo, x]], across[[rows[y].hi, x]])
-    })
+    let across = Array2::from_shape_fn((in_h, out_w), |(y, x)| cols[x].blend(map[[y, cols[x].lo]], map[[y, cols[x].hi]]));
+    Array2::from_shape_fn((out_h, out_w), |(y, x)| rows[y].blend(across[[rows[y].lo, x]], across[[rows[y].hi, x]]))
 }
 
 /// Element-wise maximum of maps already resized to one shape: each pixel keeps the strongest
@@ -55,14 +44,8 @@ pub fn fuse_max(maps: &[ArrayView2<f32>]) -> Array2<f32> {
     let (first, rest) = maps.split_first().expect("fuse_max needs at least one map");
     let mut fused = first.to_owned();
     for map in rest {
-        assert_eq!(
-            map.shape(),
-            fused.shape(),
-            "fuse_max: every map must have the same shape"
-        );
-        Zip::from(&mut fused)
-            .and(map)
-            .for_each(|f, &m| *f = f.max(m));
+        assert_eq!(map.shape(), fused.shape(), "fuse_max: every map must have the same shape");
+        Zip::from(&mut fused).and(map).for_each(|f, &m| *f = f.max(m));
     }
     fused
 }
@@ -77,11 +60,7 @@ struct Tap {
 impl Tap {
     /// Beyond the outer pixel centres the value is the edge pixel's.
     fn edge(pixel: usize) -> Self {
-        Tap {
-            lo: pixel,
-            hi: pixel,
-            frac: 0.0,
-        }
+        Tap { lo: pixel, hi: pixel, frac: 0.0 }
     }
 
     fn blend(&self, lo: f32, hi: f32) -> f32 {
@@ -103,11 +82,7 @@ fn taps(in_len: usize, out_len: usize) -> Vec<Tap> {
             } else if lo as usize >= last {
                 Tap::edge(last)
             } else {
-                Tap {
-                    lo: lo as usize,
-                    hi: lo as usize + 1,
-                    frac: src - lo,
-                }
+                Tap { lo: lo as usize, hi: lo as usize + 1, frac: src - lo }
             }
         })
         .collect()

@@ -11,11 +11,8 @@ const EPS: f32 = 1e-6;
 /// M = ReLU(Σ_k w_k A_k) with w_k = Σ_ij α_kij · ReLU(g_kij),
 /// α_kij = g² / (2g² + (Σ_ab A_kab) · g³ + 1e-6), and α = 0 where g = 0.
 pub fn gradcam_pp(activation: ArrayView3<f32>, gradient: ArrayView3<f32>) -> Array2<f32> {
-    let weights: Vec<f32> = activation
-        .outer_iter()
-        .zip(gradient.outer_iter())
-        .map(|(a_k, g_k)| channel_weight(plane_sum(a_k), g_k))
-        .collect();
+    let weights: Vec<f32> =
+        activation.outer_iter().zip(gradient.outer_iter()).map(|(a_k, g_k)| channel_weight(plane_sum(a_k), g_k)).collect();
     relu_weighted_sum(activation, gradient, |k, _| weights[k])
 }
 

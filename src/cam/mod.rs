@@ -41,12 +41,7 @@ pub enum Method {
 }
 
 impl Method {
-    pub const ALL: [Method; 4] = [
-        Method::LayerCam,
-        Method::LayerCamNormal,
-        Method::GradCam,
-        Method::GradCamPlusPlus,
-    ];
+    pub const ALL: [Method; 4] = [Method::LayerCam, Method::LayerCamNormal, Method::GradCam, Method::GradCamPlusPlus];
 
     /// The name used on the command line, in JSON and in the page.
     pub fn name(&self) -> &'static str {
@@ -65,11 +60,7 @@ crate::names::named!(Method, "method");
 ///
 /// # Panics
 /// If `activation` and `gradient` differ in shape: both come from our own engine, so a mismatch is a bug.
-pub fn raw_map(
-    method: Method,
-    activation: ArrayView3<f32>,
-    gradient: ArrayView3<f32>,
-) -> Array2<f32> {
+pub fn raw_map(method: Method, activation: ArrayView3<f32>, gradient: ArrayView3<f32>) -> Array2<f32> {
     match method {
         Method::LayerCam => layercam(activation, gradient),
         Method::LayerCamNormal => layercam_normal(activation, gradient),
@@ -81,30 +72,15 @@ pub fn raw_map(
 /// The core every method shares (Eq. 2 and Eq. 8): M = ReLU(Σ_k w_k(g_kij) · A_kij), where
 /// `weight(k, g_kij)` is the weight of channel k at a location whose gradient is g_kij.
 /// Channel-wise methods ignore the gradient argument; LayerCAM ignores the channel.
-fn relu_weighted_sum(
-    activation: ArrayView3<f32>,
-    gradient: ArrayView3<f32>,
-    weight: impl Fn(usize, f32) -> f32,
-) -> Array2<f32> {
-    assert_eq!(
-        activation.shape(),
-        gradient.shape(),
-        "the activation and its gradient must have the same [C, H, W] shape"
-    );
+fn relu_weighted_sum(activation: ArrayView3<f32>, gradient: ArrayView3<f32>, weight: impl Fn(usize, f32) -> f32) -> Array2<f32> {
+    assert_eq!(activation.shape(), gradient.shape(), "the activation and its gradient must have the same [C, H, W] shape");
     let (_, height, width) = activation.dim();
     let mut map = Array2::<f32>::zeros((height, width));
     // One pass over the channels, each an [H, W] plane: cache-friendly, no [C, H, W] temporary.
     // Adding channel by channel in f32 is also the order of numpy's `sum(axis=1)`, so the maps
     // equal pytorch-grad-cam's bit for bit.
-    for (k, (a_k, g_k)) in activation
-        .outer_iter()
-        .zip(gradient.outer_iter())
-        .enumerate()
-    {
-        Zip::from(&mut map)
-            .and(&a_k)
-            .and(&g_k)
-            .for_each(|m, &a, &g| *m += weight(k, g) * a);
+    for (k, (a_k, g_k)) in activation.outer_iter().zip(gradient.outer_iter()).enumerate() {
+        Zip::from(&mut map).and(&a_k).and(&g_k).for_each(|m, &a, &g| *m += weight(k, g) * a);
     }
     map.mapv_inplace(|m| m.max(0.0));
     map
@@ -122,11 +98,7 @@ fn max_value(map: ArrayView2<f32>) -> f32 {
 /// 4e-4 of their max.
 fn plane_sum(plane: ArrayView2<f32>) -> f32 {
     let plane = plane.as_standard_layout();
-    pairwise_sum(
-        plane
-            .as_slice()
-            .expect("a standard-layout array is contiguous"),
-    )
+    pairwise_sum(plane.as_slice().expect("a standard-layout array is contiguous"))
 }
 
 /// numpy's `pairwise_sum` for float32 (numpy/_core/src/umath/loops_utils.h.src).
@@ -153,4 +125,3 @@ fn pairwise_sum(values: &[f32]) -> f32 {
         pairwise_sum(left) + pairwise_sum(right)
     }
 }
-

@@ -43,8 +43,7 @@ impl Context {
         let info = adapter.get_info();
         // The adapter's own limits: big models and large images need more than WebGPU's defaults.
         let descriptor = wgpu::DeviceDescriptor { required_limits: adapter.limits(), ..Default::default() };
-        let (device, queue) =
-            adapter.request_device(&descriptor).await.map_err(|e| Error::Gpu(format!("no GPU device: {e}")))?;
+        let (device, queue) = adapter.request_device(&descriptor).await.map_err(|e| Error::Gpu(format!("no GPU device: {e}")))?;
         let broken = Arc::new(Mutex::new(None));
         let on_lost = broken.clone();
         device.set_device_lost_callback(move |reason, message| {
@@ -76,10 +75,7 @@ impl Context {
 
     /// One request: `encode` records its kernels and names the regions to read back; they are
     /// submitted together and the regions' bytes returned in the same order.
-    pub async fn request<T>(
-        &self,
-        encode: impl FnOnce(&mut CommandEncoder) -> (T, Vec<Region>),
-    ) -> Result<(T, Vec<Vec<u8>>)> {
+    pub async fn request<T>(&self, encode: impl FnOnce(&mut CommandEncoder) -> (T, Vec<Region>)) -> Result<(T, Vec<Vec<u8>>)> {
         let (value, staging) = self
             .guarded(|device| {
                 let mut encoder = device.create_command_encoder(&Default::default());
@@ -199,10 +195,8 @@ pub struct Module {
 
 impl Module {
     pub fn new(device: &Device, label: &str, source: &str, bindings: &[Binding]) -> Module {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some(label),
-            source: wgpu::ShaderSource::Wgsl(source.into()),
-        });
+        let module = device
+            .create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(source.into()) });
         let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
             .iter()
             .enumerate()

@@ -52,9 +52,7 @@ impl Gpu {
     pub async fn new() -> Result<Gpu> {
         let context = Context::new().await?;
         let kernels = context
-            .guarded(|device| {
-                (raw_map::Kernels::new(device), fusion::Kernels::new(device), colormap::Kernel::new(device))
-            })
+            .guarded(|device| (raw_map::Kernels::new(device), fusion::Kernels::new(device), colormap::Kernel::new(device)))
             .await
             .map_err(|e| match e {
                 Error::Gpu(reason) => Error::Gpu(format!("the WGSL kernels do not compile on {}: {reason}", context.adapter)),
@@ -176,12 +174,11 @@ impl Gpu {
             _pad: [0; 2],
         };
         let index = |layer: usize, method: usize| (layer * methods + method) as u32;
-        let cells = (0..layers)
-            .flat_map(|l| (0..methods).map(move |m| Picture { members: vec![Member::new(index(l, m), Scaling::Normalize)] }));
+        let cells =
+            (0..layers).flat_map(|l| (0..methods).map(move |m| Picture { members: vec![Member::new(index(l, m), Scaling::Normalize)] }));
         let scaling = |scaled| if scaled { Scaling::Tanh } else { Scaling::Normalize };
-        let fused = (0..methods).map(|m| Picture {
-            members: fusion.members().map(|(l, scaled)| Member::new(index(l, m), scaling(scaled))).collect(),
-        });
+        let fused = (0..methods)
+            .map(|m| Picture { members: fusion.members().map(|(l, scaled)| Member::new(index(l, m), scaling(scaled))).collect() });
         let pictures: Vec<Picture> = cells.chain(fused).collect();
         let frame_buffer = self.context.uniform(&frame);
         let values = self.fusion.encode(&self.context, encoder, (&frame, &frame_buffer), maps, &pictures);

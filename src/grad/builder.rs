@@ -40,13 +40,7 @@ impl Graph {
     }
 
     /// Appends a node with `outputs` outputs.
-    pub fn op_n(
-        &mut self,
-        op_type: &str,
-        inputs: &[&str],
-        attribute: Vec<pb::AttributeProto>,
-        outputs: usize,
-    ) -> Vec<String> {
+    pub fn op_n(&mut self, op_type: &str, inputs: &[&str], attribute: Vec<pb::AttributeProto>, outputs: usize) -> Vec<String> {
         let name = self.fresh(op_type);
         let output: Vec<String> = (0..outputs).map(|i| format!("{name}:{i}")).collect();
         self.push(op_type, inputs, attribute, output.clone(), name);
@@ -155,9 +149,7 @@ impl<'m> Builder<'m> {
     }
 
     pub fn info(&self, tensor: &str) -> Result<&TensorInfo> {
-        self.model.tensor(tensor).ok_or_else(|| {
-            Error::Runtime(format!("the shape of tensor `{tensor}` could not be inferred"))
-        })
+        self.model.tensor(tensor).ok_or_else(|| Error::Runtime(format!("the shape of tensor `{tensor}` could not be inferred")))
     }
 
     /// Reshape to the forward shape of `like`, keeping the seed axis: `[-1, d1, …]`.
@@ -172,10 +164,7 @@ impl<'m> Builder<'m> {
         if operand.len() != output.len() {
             return None; // a lower-rank operand would lose the seed axis; see the rules' errors
         }
-        let axes: Vec<i64> = (1..output.len())
-            .filter(|&i| operand[i] == 1 && output[i] != 1)
-            .map(|i| i as i64)
-            .collect();
+        let axes: Vec<i64> = (1..output.len()).filter(|&i| operand[i] == 1 && output[i] != 1).map(|i| i as i64).collect();
         if axes.is_empty() {
             return Some(grad.to_string());
         }
@@ -200,12 +189,7 @@ pub fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
 }
 
 pub fn string(name: &str, value: &str) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: AttributeType::String as i32,
-        s: value.as_bytes().to_vec(),
-        ..Default::default()
-    }
+    pb::AttributeProto { name: name.into(), r#type: AttributeType::String as i32, s: value.as_bytes().to_vec(), ..Default::default() }
 }
 
 /// Reading attributes of a forward node.
@@ -241,12 +225,7 @@ impl Builder<'_> {
         pb::AttributeProto {
             name: "value".into(),
             r#type: AttributeType::Tensor as i32,
-            t: Some(pb::TensorProto {
-                dims: vec![1],
-                data_type: DataType::Float as i32,
-                float_data: vec![0.0],
-                ..Default::default()
-            }),
+            t: Some(pb::TensorProto { dims: vec![1], data_type: DataType::Float as i32, float_data: vec![0.0], ..Default::default() }),
             ..Default::default()
         }
     }

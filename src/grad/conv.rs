@@ -7,8 +7,8 @@
 //! stuffed after each value, padded by (k−1)·d − p. We emit that form wherever the padding allows:
 //! tract's Conv is far better optimised than its ConvTranspose.
 
-use super::builder::{Attributes, Builder, int, ints};
 use super::Step;
+use super::builder::{Attributes, Builder, int, ints};
 use crate::Result;
 
 pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {

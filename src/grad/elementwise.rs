@@ -16,9 +16,9 @@ pub(super) fn arithmetic(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
         }
         let term = partial(b, step, &g, index);
         let operand = b.shape(&step.node.input[index])?;
-        let grad = b.unbroadcast(&term, &operand, &output).ok_or_else(|| {
-            step.unsupported(format!("operand {index} of shape {operand:?} is broadcast to a higher rank"))
-        })?;
+        let grad = b
+            .unbroadcast(&term, &operand, &output)
+            .ok_or_else(|| step.unsupported(format!("operand {index} of shape {operand:?} is broadcast to a higher rank")))?;
         grads.push(Some(grad));
     }
     Ok(grads)

@@ -101,9 +101,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "GlobalAveragePool" => pool::global_average,
         "ReduceMean" | "ReduceSum" => pool::reduce,
         "MaxPool" => pool::max_pool,
-        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => {
-            shape::shape
-        }
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => shape::shape,
         _ => return None,
     })
 }
@@ -118,9 +116,8 @@ pub fn differentiate(model: &Classifier, targets: &[String]) -> Result<Different
     let mut b = Builder::new(model);
     let totals = backpropagate(&mut b, targets)?;
     for target in targets {
-        let total = totals.get(target).ok_or_else(|| {
-            Error::Input(format!("layer `{target}` does not influence the logits `{}`", model.logits))
-        })?;
+        let total =
+            totals.get(target).ok_or_else(|| Error::Input(format!("layer `{target}` does not influence the logits `{}`", model.logits)))?;
         b.named("Identity", &[total], &gradient_name(target));
     }
     Ok(assemble(b, targets))
@@ -142,16 +139,14 @@ fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, 
         total
     };
     for node in model.graph().node.iter().rev() {
-        let grads: Vec<Option<String>> =
-            node.output.iter().map(|o| take_total(b, &mut contributions, o)).collect();
+        let grads: Vec<Option<String>> = node.output.iter().map(|o| take_total(b, &mut contributions, o)).collect();
         let wanted: Vec<bool> = node.input.iter().map(|i| on_path.contains(i.as_str())).collect();
         if grads.iter().all(Option::is_none) || !wanted.contains(&true) {
             continue;
         }
         let step = Step { node, grads, wanted };
         check_batch_axis(b, &step)?;
-        let rule = rule_for(&node.op_type)
-            .ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node.name.clone() })?;
+        let rule = rule_for(&node.op_type).ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node.name.clone() })?;
         for (input, grad) in node.input.iter().zip(rule(b, &step)?) {
             if let Some(grad) = grad {
                 contributions.entry(input.clone()).or_default().push(grad);
@@ -184,9 +179,9 @@ fn check_batch_axis(b: &Builder, step: &Step) -> Result<()> {
         let shape = b.shape(input)?;
         let axis = batch_axis(step, index);
         if shape.get(axis) != Some(&1) {
-            return Err(step.unsupported(format!(
-                "input `{input}` has shape {shape:?}; gradients need a batch axis of size 1 at axis {axis}"
-            )));
+            return Err(
+                step.unsupported(format!("input `{input}` has shape {shape:?}; gradients need a batch axis of size 1 at axis {axis}"))
+            );
         }
     }
     Ok(())
@@ -203,8 +198,7 @@ fn batch_axis(step: &Step, input: usize) -> usize {
 fn assemble(b: Builder, targets: &[String]) -> Differentiated {
     let model = b.model;
     let graph = model.graph();
-    let (copied, referenced): (Vec<String>, Vec<String>) =
-        b.forward_refs.into_iter().partition(|name| model.initializer(name).is_some());
+    let (copied, referenced): (Vec<String>, Vec<String>) = b.forward_refs.into_iter().partition(|name| model.initializer(name).is_some());
     // What the backward run takes from the forward run, with the type and shape it declares.
     let handed_over: Vec<(String, DatumType, Vec<usize>)> = referenced
         .into_iter()
@@ -228,9 +222,11 @@ fn assemble(b: Builder, targets: &[String]) -> Differentiated {
     initializer.extend(copied.iter().filter_map(|name| model.initializer(name)).cloned());
     let seed = value_info(SEED, Some((pb::tensor_proto::DataType::Float, vec![None, Some(model.classes)])));
     let input = std::iter::once(seed)
-        .chain(handed_over.iter().map(|(name, datum, shape)| {
-            value_info(name, Some((data_type(*datum), shape.iter().map(|&d| Some(d)).collect())))
-        }))
+        .chain(
+            handed_over
+                .iter()
+                .map(|(name, datum, shape)| value_info(name, Some((data_type(*datum), shape.iter().map(|&d| Some(d)).collect())))),
+        )
         .collect();
     let output = targets.iter().map(|t| value_info(&gradient_name(t), None)).collect();
     let backward = pb::ModelProto {

@@ -84,8 +84,7 @@ pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String
     let zeros_shape = b.op("Concat", &[&seeds, &width], vec![int("axis", 0)]);
     let zero = b.float_zero_attribute();
     let zeros = b.op("ConstantOfShape", &[&zeros_shape], vec![zero]);
-    let scattered =
-        b.op("ScatterElements", &[&zeros, &indices, &g], vec![int("axis", 1), string("reduction", "add")]);
+    let scattered = b.op("ScatterElements", &[&zeros, &indices, &g], vec![int("axis", 1), string("reduction", "add")]);
     let dx = b.reshape_like(&scattered, &xs);
     Ok(with_first(dx, node.input.len()))
 }

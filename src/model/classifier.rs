@@ -56,9 +56,7 @@ impl Classifier {
             Some([1, classes]) => *classes,
             other => {
                 let shape = other.map_or("an unknown shape".to_string(), |s| format!("shape {s:?}"));
-                return Err(Error::NotClassifier(format!(
-                    "its output `{logits}` has {shape}; a classifier gives [1, classes]"
-                )));
+                return Err(Error::NotClassifier(format!("its output `{logits}` has {shape}; a classifier gives [1, classes]")));
             }
         };
         Ok(Classifier { proto, input, input_shape, logits, classes, tensors })
@@ -118,9 +116,7 @@ fn parse_proto(bytes: &[u8]) -> Result<pb::ModelProto> {
     if bytes.is_empty() {
         return Err(Error::NotOnnx("the file is empty".into()));
     }
-    let proto = onnx()
-        .proto_model_for_read(&mut &*bytes)
-        .map_err(|e| Error::NotOnnx(format!("it is not an ONNX protobuf ({e})")))?;
+    let proto = onnx().proto_model_for_read(&mut &*bytes).map_err(|e| Error::NotOnnx(format!("it is not an ONNX protobuf ({e})")))?;
     // Protobuf decodes many non-ONNX byte strings without complaint; a model has an opset and nodes.
     let has_nodes = proto.graph.as_ref().is_some_and(|g| !g.node.is_empty());
     if proto.opset_import.is_empty() || !has_nodes {
@@ -148,8 +144,7 @@ fn check_topological(graph: &pb::GraphProto) -> Result<()> {
 /// The one graph input that is not an initialiser and is 4-D: the image.
 fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
     let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
-    let inputs: Vec<&pb::ValueInfoProto> =
-        graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
+    let inputs: Vec<&pb::ValueInfoProto> = graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
     let [input] = inputs.as_slice() else {
         let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
         return Err(Error::NotClassifier(format!("it has {} inputs {names:?}; expected one image", names.len())));
@@ -162,9 +157,8 @@ fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
             dims.len()
         )));
     };
-    let channels = channels.ok_or_else(|| {
-        Error::NotClassifier(format!("its input `{}` leaves the number of channels open", input.name))
-    })?;
+    let channels =
+        channels.ok_or_else(|| Error::NotClassifier(format!("its input `{}` leaves the number of channels open", input.name)))?;
     let side = |d: &Option<usize>| d.unwrap_or(DEFAULT_IMAGE_SIDE);
     Ok((input.name.clone(), [1, channels, side(height), side(width)]))
 }
@@ -172,8 +166,7 @@ fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
 /// Declared dimensions of a graph input; `None` where symbolic or unknown.
 fn declared_dims(info: &pb::ValueInfoProto) -> Vec<Option<usize>> {
     use pb::tensor_shape_proto::dimension::Value;
-    let Some(pb::type_proto::Value::TensorType(tensor)) = info.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
+    let Some(pb::type_proto::Value::TensorType(tensor)) = info.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
         return vec![];
     };
     let Some(shape) = tensor.shape.as_ref() else { return vec![] };
@@ -227,11 +220,7 @@ fn infer_tensors(proto: &pb::ModelProto, input: &str, shape: [usize; 4]) -> Resu
 
 fn producer_ops(proto: &pb::ModelProto) -> HashMap<&str, &str> {
     let graph = proto.graph.as_ref().expect("checked when parsed");
-    graph
-        .node
-        .iter()
-        .flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n.op_type.as_str())))
-        .collect()
+    graph.node.iter().flat_map(|n| n.output.iter().map(move |o| (o.as_str(), n.op_type.as_str()))).collect()
 }
 
 /// Marks the tensors that depend on the image. Shape queries do not: given a fixed input size their

@@ -7,10 +7,7 @@ pub struct Labels(Vec<String>);
 impl Labels {
     /// One label per line; `\r\n` line ends and trailing blank lines are ignored.
     pub fn parse(text: &str) -> Labels {
-        let mut names: Vec<String> = text
-            .lines()
-            .map(|line| line.trim_end().to_string())
-            .collect();
+        let mut names: Vec<String> = text.lines().map(|line| line.trim_end().to_string()).collect();
         while names.last().is_some_and(|name| name.is_empty()) {
             names.pop();
         }

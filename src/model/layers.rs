@@ -69,10 +69,8 @@ fn choose(model: &Classifier, list: &[Candidate]) -> Vec<String> {
     resolutions
         .iter()
         .filter_map(|resolution| {
-            let stage: Vec<&Candidate> = list
-                .iter()
-                .filter(|c| [c.shape[1], c.shape[2]] == *resolution && !feeds_downsampling(model, &c.name))
-                .collect();
+            let stage: Vec<&Candidate> =
+                list.iter().filter(|c| [c.shape[1], c.shape[2]] == *resolution && !feeds_downsampling(model, &c.name)).collect();
             let preferred = stage.iter().rev().find(|c| non_negative(model, &c.name));
             preferred.or(stage.last()).map(|c| c.name.clone())
         })

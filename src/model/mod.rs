@@ -11,9 +11,9 @@ use labels::Labels;
 use preprocess::Recipe;
 use sidecar::Sidecar;
 
-use crate::Result;
 #[cfg(not(target_arch = "wasm32"))]
 use crate::Error;
+use crate::Result;
 
 /// Preprocessing assumed for a model without a sidecar: most ONNX classifiers come from torchvision.
 pub const RECIPE_WITHOUT_SIDECAR: Recipe = Recipe::Torchvision;

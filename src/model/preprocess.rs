@@ -44,13 +44,9 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage> {
     if bytes.is_empty() {
         return Err(Error::Image("the file is empty".into()));
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|err| Error::Image(err.to_string()))?;
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|err| Error::Image(err.to_string()))?;
     if reader.format().is_none() {
-        return Err(Error::Image(
-            "unrecognised image format (expected PNG, JPEG, WebP, GIF or BMP)".into(),
-        ));
+        return Err(Error::Image("unrecognised image format (expected PNG, JPEG, WebP, GIF or BMP)".into()));
     }
     reader.limits(decode_limits());
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
@@ -74,16 +70,10 @@ fn decode_limits() -> Limits {
 fn check_size(decoder: &impl ImageDecoder) -> Result<()> {
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
-        return Err(Error::Image(format!(
-            "the image is {width}×{height}: it has no pixels"
-        )));
+        return Err(Error::Image(format!("the image is {width}×{height}: it has no pixels")));
     }
     if width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
-        return Err(Error::ImageTooLarge {
-            width,
-            height,
-            max: MAX_IMAGE_SIDE,
-        });
+        return Err(Error::ImageTooLarge { width, height, max: MAX_IMAGE_SIDE });
     }
     let bytes = decoder.total_bytes();
     if bytes > MAX_DECODE_BYTES {
@@ -177,48 +167,22 @@ pub struct CropBox {
 /// # Panics
 /// If the image or the target is empty ([`decode_image`] never returns an empty image).
 pub fn preprocess(image: &RgbImage, recipe: Recipe, height: u32, width: u32) -> Preprocessed {
-    assert!(
-        height > 0 && width > 0,
-        "the model input must be at least 1×1, got {height}×{width}"
-    );
-    assert!(
-        image.width() > 0 && image.height() > 0,
-        "cannot preprocess an image without pixels"
-    );
+    assert!(height > 0 && width > 0, "the model input must be at least 1×1, got {height}×{width}");
+    assert!(image.width() > 0 && image.height() > 0, "cannot preprocess an image without pixels");
     let seen = match recipe {
         Recipe::EfficientNetLite => {
             let crop = efficientnet_crop(image.height(), image.width(), height, width);
-            let whole_output = CropBox {
-                top: 0,
-                left: 0,
-                height,
-                width,
-            };
+            let whole_output = CropBox { top: 0, left: 0, height, width };
             resample(image, crop, (height, width), whole_output, Kernel::Bicubic)
         }
         Recipe::Torchvision => {
-            let (resized_height, resized_width) =
-                torchvision_resized_size(image.height(), image.width(), height, width);
+            let (resized_height, resized_width) = torchvision_resized_size(image.height(), image.width(), height, width);
             let crop = centre_crop(resized_height, resized_width, height, width);
-            let whole_image = CropBox {
-                top: 0,
-                left: 0,
-                height: image.height(),
-                width: image.width(),
-            };
-            resample(
-                image,
-                whole_image,
-                (resized_height, resized_width),
-                crop,
-                Kernel::Bilinear,
-            )
+            let whole_image = CropBox { top: 0, left: 0, height: image.height(), width: image.width() };
+            resample(image, whole_image, (resized_height, resized_width), crop, Kernel::Bilinear)
         }
     };
-    Preprocessed {
-        input: normalise(&seen, recipe),
-        seen,
-    }
+    Preprocessed { input: normalise(&seen, recipe), seen }
 }
 
 /// The EfficientNet-Lite crop: the largest centred box of the target's aspect ratio, shrunk by
@@ -254,46 +218,27 @@ fn largest_box(image_height: u32, image_width: u32, height: u32, width: u32) -> 
 /// torchvision's `Resize(round(s·256/224))`: the shorter side (for a non-square target, the side
 /// that limits the crop) becomes `round(side·256/224)`, the other `int(new·long/short)`.
 /// Returns `(height, width)`.
-pub fn torchvision_resized_size(
-    image_height: u32,
-    image_width: u32,
-    height: u32,
-    width: u32,
-) -> (u32, u32) {
+pub fn torchvision_resized_size(image_height: u32, image_width: u32, height: u32, width: u32) -> (u32, u32) {
     let enlarge = |side: u32| (f64::from(side) * 256.0 / 224.0).round() as u32;
     let follow = |new: u32, this: u32, other: u32, target: u32| {
         let scaled = u64::from(new) * u64::from(other) / u64::from(this);
         // Rounding may leave the other side a pixel short of the crop on tiny targets.
         u32::try_from(scaled).unwrap_or(u32::MAX).max(target)
     };
-    let height_limits =
-        u64::from(height) * u64::from(image_width) >= u64::from(width) * u64::from(image_height);
+    let height_limits = u64::from(height) * u64::from(image_width) >= u64::from(width) * u64::from(image_height);
     if height_limits {
         let new_height = enlarge(height);
-        (
-            new_height,
-            follow(new_height, image_height, image_width, width),
-        )
+        (new_height, follow(new_height, image_height, image_width, width))
     } else {
         let new_width = enlarge(width);
-        (
-            follow(new_width, image_width, image_height, height),
-            new_width,
-        )
+        (follow(new_width, image_width, image_height, height), new_width)
     }
 }
 
 /// torchvision's `CenterCrop`: offsets `round((size − crop) / 2)`, Python rounding (ties to even).
 pub fn centre_crop(image_height: u32, image_width: u32, height: u32, width: u32) -> CropBox {
-    let offset = |size: u32, crop: u32| {
-        (f64::from(size.saturating_sub(crop)) / 2.0).round_ties_even() as u32
-    };
-    CropBox {
-        top: offset(image_height, height),
-        left: offset(image_width, width),
-        height,
-        width,
-    }
+    let offset = |size: u32, crop: u32| (f64::from(size.saturating_sub(crop)) / 2.0).round_ties_even() as u32;
+    CropBox { top: offset(image_height, height), left: offset(image_width, width), height, width }
 }
 
 const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
@@ -302,19 +247,14 @@ const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 /// RGB pixels → `[1, 3, H, W]` with the recipe's per-channel scaling.
 fn normalise(seen: &RgbImage, recipe: Recipe) -> Array4<f32> {
     let (width, height) = seen.dimensions();
-    Array4::from_shape_fn(
-        (1, 3, height as usize, width as usize),
-        |(_, channel, y, x)| {
-            let pixel = f32::from(seen.get_pixel(x as u32, y as u32).0[channel]);
-            match recipe {
-                Recipe::EfficientNetLite => (pixel - 127.0) / 128.0,
-                // torchvision's ToTensor then Normalize, in f32 as they compute it.
-                Recipe::Torchvision => {
-                    (pixel / 255.0 - IMAGENET_MEAN[channel]) / IMAGENET_STD[channel]
-                }
-            }
-        },
-    )
+    Array4::from_shape_fn((1, 3, height as usize, width as usize), |(_, channel, y, x)| {
+        let pixel = f32::from(seen.get_pixel(x as u32, y as u32).0[channel]);
+        match recipe {
+            Recipe::EfficientNetLite => (pixel - 127.0) / 128.0,
+            // torchvision's ToTensor then Normalize, in f32 as they compute it.
+            Recipe::Torchvision => (pixel / 255.0 - IMAGENET_MEAN[channel]) / IMAGENET_STD[channel],
+        }
+    })
 }
 
 /// The picture behind an already preprocessed `[1, 3, H, W]` input: the inverse of the recipe's
@@ -405,9 +345,7 @@ fn axis_taps(in_size: u32, out_size: u32, outputs: Range<u32>, kernel: Kernel) -
             // Pillow rounds the window's ends with `(int)(x + 0.5)`; truncation toward zero included.
             let first = ((centre - support + 0.5) as i64).max(0) as usize;
             let end = ((centre + support + 0.5) as i64).min(i64::from(in_size)) as usize;
-            let raw: Vec<f64> = (first..end)
-                .map(|i| kernel.weight((i as f64 - centre + 0.5) * inverse_filter_scale))
-                .collect();
+            let raw: Vec<f64> = (first..end).map(|i| kernel.weight((i as f64 - centre + 0.5) * inverse_filter_scale)).collect();
             let total: f64 = raw.iter().sum();
             let weights = raw
                 .iter()
@@ -422,25 +360,9 @@ fn axis_taps(in_size: u32, out_size: u32, outputs: Range<u32>, kernel: Kernel) -
 /// Resizes the `source` region of `image` to `size` = (height, width) with Pillow's two-pass
 /// convolution (horizontal then vertical, 8-bit in between), computing only the `window` of the
 /// result: the same pixels as resizing everything and cropping, without holding the whole resize.
-fn resample(
-    image: &RgbImage,
-    source: CropBox,
-    size: (u32, u32),
-    window: CropBox,
-    kernel: Kernel,
-) -> RgbImage {
-    let columns = axis_taps(
-        source.width,
-        size.1,
-        window.left..window.left + window.width,
-        kernel,
-    );
-    let mut rows = axis_taps(
-        source.height,
-        size.0,
-        window.top..window.top + window.height,
-        kernel,
-    );
+fn resample(image: &RgbImage, source: CropBox, size: (u32, u32), window: CropBox, kernel: Kernel) -> RgbImage {
+    let columns = axis_taps(source.width, size.1, window.left..window.left + window.width, kernel);
+    let mut rows = axis_taps(source.height, size.0, window.top..window.top + window.height, kernel);
     let first_row = rows.iter().map(|taps| taps.first).min().unwrap_or(0);
     let end_row = rows.iter().map(Taps::end).max().unwrap_or(0);
 
@@ -454,7 +376,5 @@ fn resample(
     for taps in &mut rows {
         taps.first -= first_row;
     }
-    RgbImage::from_fn(window.width, window.height, |x, y| {
-        rows[y as usize].apply(&band.as_raw()[x as usize * 3..], band_width * 3)
-    })
+    RgbImage::from_fn(window.width, window.height, |x, y| rows[y as usize].apply(&band.as_raw()[x as usize * 3..], band_width * 3))
 }

@@ -27,10 +27,7 @@ pub struct Sidecar {
 impl Sidecar {
     /// Parses sidecar JSON; `path` only names the file in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Sidecar> {
-        serde_json::from_str(text).map_err(|err| Error::Sidecar {
-            path: path.display().to_string(),
-            reason: err.to_string(),
-        })
+        serde_json::from_str(text).map_err(|err| Error::Sidecar { path: path.display().to_string(), reason: err.to_string() })
     }
 
     /// The labels file, resolved against the directory of the sidecar at `sidecar_path`.

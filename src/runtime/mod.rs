@@ -55,10 +55,7 @@ pub struct Forward {
 impl Explainer {
     /// Differentiates `model` for `layers` (tensor names) and optimises both plans.
     pub fn new(model: &Classifier, layers: &[String]) -> Result<Self> {
-        let layers = layers
-            .iter()
-            .map(|name| layer(model, name))
-            .collect::<Result<Vec<_>>>()?;
+        let layers = layers.iter().map(|name| layer(model, name)).collect::<Result<Vec<_>>>()?;
         let names: Vec<String> = layers.iter().map(|l| l.name.clone()).collect();
         let Differentiated { forward, backward, .. } = grad::differentiate(model, &names)?;
         let input_fact = f32::fact(model.input_shape).into();
@@ -81,11 +78,7 @@ impl Explainer {
     /// Runs the classifier on a preprocessed `[1, C, H, W]` input.
     pub fn forward(&self, input: ArrayView4<f32>) -> Result<Forward> {
         if input.shape() != self.input_shape {
-            return Err(Error::Input(format!(
-                "the input has shape {:?}; the model takes {:?}",
-                input.shape(),
-                self.input_shape
-            )));
+            return Err(Error::Input(format!("the input has shape {:?}; the model takes {:?}", input.shape(), self.input_shape)));
         }
         if input.iter().any(|v| !v.is_finite()) {
             return Err(Error::Input("the input contains NaN or infinite values".into()));
@@ -94,10 +87,8 @@ impl Explainer {
         let mut outputs = self.forward.run(tvec![input]).map_err(Error::runtime)?.into_iter();
         let logits = outputs.next().expect("logits are the first output");
         let logits = logits.to_plain_array_view::<f32>().map_err(Error::runtime)?.iter().copied().collect();
-        let activations = (&mut outputs)
-            .take(self.layers.len())
-            .map(|t| Ok(to_array4(&t)?.index_axis_move(Axis(0), 0)))
-            .collect::<Result<Vec<_>>>()?;
+        let activations =
+            (&mut outputs).take(self.layers.len()).map(|t| Ok(to_array4(&t)?.index_axis_move(Axis(0), 0))).collect::<Result<Vec<_>>>()?;
         Ok(Forward { logits, activations, saved: outputs.collect() })
     }
 
@@ -119,9 +110,8 @@ impl Explainer {
             return Err(Error::Input(format!("the seed must be [K ≥ 1, {}], not {:?}", self.classes, seed.shape())));
         }
         let plan = self.backward_plan(seed.nrows())?;
-        let inputs: TVec<TValue> = std::iter::once(Tensor::from(seed.to_owned()).into_tvalue())
-            .chain(forward.saved.iter().cloned())
-            .collect();
+        let inputs: TVec<TValue> =
+            std::iter::once(Tensor::from(seed.to_owned()).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
         let outputs = plan.run(inputs).map_err(Error::runtime)?;
         outputs.iter().map(to_array4).collect()
     }
@@ -142,28 +132,18 @@ impl Explainer {
 fn layer(model: &Classifier, name: &str) -> Result<Layer> {
     match model.tensor(name).map(|t| (t.variable, t.shape.as_slice())) {
         Some((true, &[1, c, h, w])) => Ok(Layer { name: name.to_string(), shape: [c, h, w] }),
-        Some((true, shape)) => Err(Error::Input(format!(
-            "layer `{name}` has shape {shape:?}; a layer to explain has shape [1, C, H, W]"
-        ))),
+        Some((true, shape)) => Err(Error::Input(format!("layer `{name}` has shape {shape:?}; a layer to explain has shape [1, C, H, W]"))),
         _ => Err(Error::UnknownLayer { name: name.to_string(), valid: crate::model::layers::candidate_names(model) }),
     }
 }
 
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.
-fn plan(
-    proto: &tract_onnx::pb::ModelProto,
-    with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>,
-) -> Result<Plan> {
+fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>) -> Result<Plan> {
     let model = onnx().model_for_proto_model(proto).map_err(Error::runtime)?;
-    with_facts(model)
-        .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .map_err(Error::runtime)
+    with_facts(model).and_then(|m| m.into_optimized()).and_then(|m| m.into_runnable()).map_err(Error::runtime)
 }
 
 fn to_array4(t: &TValue) -> Result<Array4<f32>> {
     let view = t.to_plain_array_view::<f32>().map_err(Error::runtime)?;
-    view.into_dimensionality::<Ix4>()
-        .map(|v| v.to_owned())
-        .map_err(|e| Error::Runtime(format!("expected a 4-D tensor: {e}")))
+    view.into_dimensionality::<Ix4>().map(|v| v.to_owned()).map_err(|e| Error::Runtime(format!("expected a 4-D tensor: {e}")))
 }

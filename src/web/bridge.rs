@@ -81,9 +81,8 @@ pub fn send(request: &Request) {
 
 fn post(request: &Request) {
     let array = Uint8Array::from(protocol::encode(request).as_slice());
-    let sent = WORKER_HANDLE.with(|w| {
-        w.borrow().as_ref().map(|worker| worker.post_message_with_transfer(&array, &Array::of1(&array.buffer())))
-    });
+    let sent =
+        WORKER_HANDLE.with(|w| w.borrow().as_ref().map(|worker| worker.post_message_with_transfer(&array, &Array::of1(&array.buffer()))));
     if !matches!(sent, Some(Ok(()))) {
         deliver(Response::Failed { request: "reach the worker".into(), message: "the worker is not running".into() });
     }

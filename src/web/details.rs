@@ -12,7 +12,11 @@ pub fn Details(state: State) -> impl IntoView {
     let row = |name: &'static str, value: Signal<String>| view! { <tr><th scope="row">{name}</th><td>{value}</td></tr> };
     let ms = move |f: fn(&Timings) -> f64| Signal::derive(move || format!("{:.1} ms", f(&state.timings.get())));
     let model = Signal::derive(move || {
-        state.model.get().map(|m| format!("{} — {} classes, input {}×{}, {}", m.name, m.classes, m.input_size[0], m.input_size[1], m.recipe)).unwrap_or_default()
+        state
+            .model
+            .get()
+            .map(|m| format!("{} — {} classes, input {}×{}, {}", m.name, m.classes, m.input_size[0], m.input_size[1], m.recipe))
+            .unwrap_or_default()
     });
     view! {
         <details id="details" class="details">

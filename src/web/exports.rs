@@ -29,13 +29,16 @@ pub fn Exports(state: State) -> impl IntoView {
 }
 
 fn save(state: State, what: &str) -> Result<(), String> {
-    let (Some(shown), Some(seen), Some(model)) = (state.shown.get_untracked(), state.seen.get_untracked(), state.model.get_untracked()) else {
+    let (Some(shown), Some(seen), Some(model)) = (state.shown.get_untracked(), state.seen.get_untracked(), state.model.get_untracked())
+    else {
         return Ok(());
     };
     let class = shown.maps.class;
     let png = |image: &RgbImage| report::png(image).map_err(|e| e.to_string());
     match what {
-        "grid" => download::save(&format!("layercam-{class}-grid.png"), "image/png", &png(&report::overview(&seen, &shown.cells, &shown.fused))?),
+        "grid" => {
+            download::save(&format!("layercam-{class}-grid.png"), "image/png", &png(&report::overview(&seen, &shown.cells, &shown.fused))?)
+        }
         "fused" => {
             let fused = shown.fused.first().ok_or("no method is selected")?;
             download::save(&format!("layercam-{class}-fused.png"), "image/png", &png(fused)?)

@@ -21,7 +21,8 @@ pub fn FusionPanel(state: State) -> impl IntoView {
     };
     let nothing_fused = move || {
         let fusion = state.fusion.get();
-        (!fusion.is_empty() && !fusion.contains(&true)).then(|| view! { <p class="hint">"No stage is fused: the fused maps are empty."</p> })
+        (!fusion.is_empty() && !fusion.contains(&true))
+            .then(|| view! { <p class="hint">"No stage is fused: the fused maps are empty."</p> })
     };
     view! {
         <fieldset id="fusion" class="fusion">

@@ -66,7 +66,8 @@ pub fn Grid(state: State) -> impl IntoView {
             </table>
         })
     };
-    let no_methods = move || state.methods.get().is_empty().then(|| view! { <p class="hint">"Tick a method (left) to see its row of maps."</p> });
+    let no_methods =
+        move || state.methods.get().is_empty().then(|| view! { <p class="hint">"Tick a method (left) to see its row of maps."</p> });
     view! { <div class="grid-wrap">{table}{no_methods}</div> }
 }
 

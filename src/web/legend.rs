@@ -50,9 +50,7 @@ pub fn Legend(state: State) -> impl IntoView {
         Some(_) => "1".into(),
         None => "the map's maximum".into(),
     };
-    let class = move || {
-        state.raw.get().and_then(|raw| state.model.with(|m| m.as_ref().map(|m| format!(" for “{}”", m.labels[raw.class]))))
-    };
+    let class = move || state.raw.get().and_then(|raw| state.model.with(|m| m.as_ref().map(|m| format!(" for “{}”", m.labels[raw.class]))));
     let reading = move || match state.hovered.get() {
         Some(h) => {
             let what = grid::describe(state, h.cell).unwrap_or_default();

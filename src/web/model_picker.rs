@@ -7,9 +7,8 @@ use super::page::State;
 
 #[component]
 pub fn ModelPicker(state: State) -> impl IntoView {
-    let in_use = move || {
-        state.model.get().map(|m| format!("{} · {} classes · {}×{} input", m.name, m.classes, m.input_size[0], m.input_size[1]))
-    };
+    let in_use =
+        move || state.model.get().map(|m| format!("{} · {} classes · {}×{} input", m.name, m.classes, m.input_size[0], m.input_size[1]));
     view! {
         <fieldset class="model">
             <legend>"Model"</legend>

@@ -223,7 +223,7 @@ impl State {
 /// The worker's answers.
 fn on_response(state: State, response: Response) {
     match response {
-        Response::Ready => {} // the bridge's business
+        Response::Ready => {}        // the bridge's business
         Response::Occlusion(_) => {} // the occlusion panel comes next
         Response::Status { text } => state.status.set(text),
         Response::ModelReady(info) => model_ready(state, info),

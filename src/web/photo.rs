@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::fetch;
 use super::files::{self, DropZone};
 use super::page::State;
 use super::picture::Picture;
-use super::fetch;
 
 const SAMPLES: [(&str, &str); 2] = [("./samples/chelsea.png", "Chelsea the cat"), ("./samples/coffee.png", "A cup of espresso")];
 

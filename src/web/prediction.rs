@@ -39,9 +39,10 @@ pub fn Predictions(state: State) -> impl IntoView {
             .collect_view()
     };
     let options = move || {
-        state.model.get().map(|m| {
-            m.labels.iter().enumerate().map(|(i, l)| view! { <option value=format!("{l} ({i})")></option> }).collect_view()
-        })
+        state
+            .model
+            .get()
+            .map(|m| m.labels.iter().enumerate().map(|(i, l)| view! { <option value=format!("{l} ({i})")></option> }).collect_view())
     };
     view! {
         <div class="prediction">

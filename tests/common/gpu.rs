@@ -14,8 +14,7 @@ pub const MAP_TOLERANCE: f32 = 1e-5;
 
 /// The shapes the issue asks for: 1×1, 7×7, 112×112, C = 1, C = 1280, sizes that are not a
 /// multiple of any workgroup, and a plane longer than one pairwise-sum block.
-pub const AWKWARD: [(usize, usize, usize); 7] =
-    [(1, 1, 1), (1, 7, 7), (3, 7, 7), (16, 112, 112), (1280, 7, 7), (5, 13, 11), (2, 1, 300)];
+pub const AWKWARD: [(usize, usize, usize); 7] = [(1, 1, 1), (1, 7, 7), (3, 7, 7), (16, 112, 112), (1280, 7, 7), (5, 13, 11), (2, 1, 300)];
 
 /// A small deterministic generator (xorshift), so the tests need no extra crate.
 pub struct Random(u64);

@@ -137,10 +137,12 @@ pub fn input_avoiding(shape: &[usize], kinks: &[f32], margin: f32, scale: f32) -
     let mut rng = Lcg(11);
     let n = shape.iter().product();
     let values = (0..n)
-        .map(|_| loop {
-            let v = rng.next() * scale;
-            if kinks.iter().all(|k| (v - k).abs() > margin) {
-                break v;
+        .map(|_| {
+            loop {
+                let v = rng.next() * scale;
+                if kinks.iter().all(|k| (v - k).abs() > margin) {
+                    break v;
+                }
             }
         })
         .collect();

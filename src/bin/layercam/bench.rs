@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use image::RgbImage;
+use layercam::Result;
 use layercam::cam::Method;
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::model::preprocess;
-use layercam::Result;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -65,27 +65,42 @@ pub fn run(args: Args) -> Result<()> {
         ("decode + preprocess", Box::new(|| drop(decode()))),
         ("forward", Box::new(|| drop(explainer.forward(pre.input.view())))),
         ("backward, 1 class", Box::new(|| drop(explainer.backward(&forward, one)))),
-        ("forward + backward, 1 class", Box::new(|| {
-            let f = explainer.forward(pre.input.view()).expect("forward");
-            drop(explainer.backward(&f, one));
-        })),
-        ("forward + backward, 5 classes (one seed batch)", Box::new(|| {
-            let f = explainer.forward(pre.input.view()).expect("forward");
-            drop(explainer.backward(&f, &five));
-        })),
-        ("CAM maths, LayerCAM, all layers + fusion + box", Box::new(|| {
-            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), &job.fusion, size));
-        })),
-        ("CAM maths, 4 methods, all layers + fusion + box", Box::new(|| {
-            drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, &job.fusion, size));
-        })),
-        ("total: preprocess + forward + backward + LayerCAM", Box::new(|| {
-            let p = decode();
-            let f = explainer.forward(p.input.view()).expect("forward");
-            let g = explainer.backward(&f, one).expect("backward");
-            let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-            drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
-        })),
+        (
+            "forward + backward, 1 class",
+            Box::new(|| {
+                let f = explainer.forward(pre.input.view()).expect("forward");
+                drop(explainer.backward(&f, one));
+            }),
+        ),
+        (
+            "forward + backward, 5 classes (one seed batch)",
+            Box::new(|| {
+                let f = explainer.forward(pre.input.view()).expect("forward");
+                drop(explainer.backward(&f, &five));
+            }),
+        ),
+        (
+            "CAM maths, LayerCAM, all layers + fusion + box",
+            Box::new(|| {
+                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), &job.fusion, size));
+            }),
+        ),
+        (
+            "CAM maths, 4 methods, all layers + fusion + box",
+            Box::new(|| {
+                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, &job.fusion, size));
+            }),
+        ),
+        (
+            "total: preprocess + forward + backward + LayerCAM",
+            Box::new(|| {
+                let p = decode();
+                let f = explainer.forward(p.input.view()).expect("forward");
+                let g = explainer.backward(&f, one).expect("backward");
+                let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+                drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
+            }),
+        ),
     ];
     for (name, stage) in &stages {
         println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
@@ -132,21 +147,33 @@ fn pictures(
         let seen = image::imageops::resize(seen, side, side, image::imageops::FilterType::Triangle);
         let size = (side as usize, side as usize);
         let mut stages: Vec<(String, Box<dyn Fn() + '_>)> = vec![
-            (format!("{side}²: tensors → pictures, CPU"), Box::new(|| {
-                let maps = explain::class_maps(class, &layers, activations, gradients, &settings, fusion, size).expect("maps");
-                drop(display::draw(&seen, maps, &settings));
-            })),
-            (format!("{side}²: raw maps → pictures (redraw), CPU"), Box::new(|| {
-                drop(display::draw(&seen, explain::fuse_stages(class, raw.clone(), &settings, fusion, size), &settings));
-            })),
+            (
+                format!("{side}²: tensors → pictures, CPU"),
+                Box::new(|| {
+                    let maps = explain::class_maps(class, &layers, activations, gradients, &settings, fusion, size).expect("maps");
+                    drop(display::draw(&seen, maps, &settings));
+                }),
+            ),
+            (
+                format!("{side}²: raw maps → pictures (redraw), CPU"),
+                Box::new(|| {
+                    drop(display::draw(&seen, explain::fuse_stages(class, raw.clone(), &settings, fusion, size), &settings));
+                }),
+            ),
         ];
         if let Some(gpu) = &gpu {
-            stages.push((format!("{side}²: tensors → pictures, GPU"), Box::new(|| {
-                drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, fusion, &settings)).expect("GPU"));
-            })));
-            stages.push((format!("{side}²: raw maps → pictures (redraw), GPU"), Box::new(|| {
-                drop(pollster::block_on(gpu.show(&seen, class, raw.clone(), fusion, &settings)).expect("GPU"));
-            })));
+            stages.push((
+                format!("{side}²: tensors → pictures, GPU"),
+                Box::new(|| {
+                    drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, fusion, &settings)).expect("GPU"));
+                }),
+            ));
+            stages.push((
+                format!("{side}²: raw maps → pictures (redraw), GPU"),
+                Box::new(|| {
+                    drop(pollster::block_on(gpu.show(&seen, class, raw.clone(), fusion, &settings)).expect("GPU"));
+                }),
+            ));
         }
         for (name, stage) in &stages {
             println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Once, OnceLock};
 use std::time::Instant;
 
+use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use layercam::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
-use image::RgbImage;
 use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings, top_classes};
 use layercam::gpu::Gpu;
@@ -201,10 +201,8 @@ fn explain_folder(job: &Job, folder: &Path, out: &Path) -> Result<()> {
     if images.is_empty() {
         return Err(Error::Input(format!("{} holds no image ({})", folder.display(), IMAGE_EXTENSIONS.join(", "))));
     }
-    let progress = ProgressBar::new(images.len() as u64).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} images, {elapsed} (eta {eta}) {msg}")
-            .expect("valid template"),
-    );
+    let progress = ProgressBar::new(images.len() as u64)
+        .with_style(ProgressStyle::with_template("{bar:40} {pos}/{len} images, {elapsed} (eta {eta}) {msg}").expect("valid template"));
     let failures: Vec<String> = images
         .par_iter()
         .filter_map(|image| {
@@ -332,11 +330,11 @@ fn load(job: &Job, source: &Source) -> Result<(String, Preprocessed)> {
             Ok((path.display().to_string(), preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)))
         }
         Source::Npy(path) => {
-            let array: ArrayD<f32> = ndarray_npy::read_npy(path)
-                .map_err(|e| Error::Input(format!("{} is not a float32 .npy tensor: {e}", path.display())))?;
-            let input = array.into_dimensionality::<Ix4>().map_err(|_| {
-                Error::Input(format!("{} must hold a [1, 3, H, W] tensor", path.display()))
-            })?;
+            let array: ArrayD<f32> =
+                ndarray_npy::read_npy(path).map_err(|e| Error::Input(format!("{} is not a float32 .npy tensor: {e}", path.display())))?;
+            let input = array
+                .into_dimensionality::<Ix4>()
+                .map_err(|_| Error::Input(format!("{} must hold a [1, 3, H, W] tensor", path.display())))?;
             let seen = preprocess::seen_from_input(input.view(), job.model.recipe);
             Ok((path.display().to_string(), Preprocessed { input, seen }))
         }
