@@ -21,6 +21,10 @@ pub fn Grid(state: State) -> impl IntoView {
         let model = state.model.get()?;
         let methods = state.methods.get();
         let stages = stages::chosen(&model);
+        let fused_title = {
+            let stages = stages.clone();
+            move || stages::title("Fused".into(), format!("{}, with its box", stages::fused(&stages, &state.fusion.get())))
+        };
         let removable = model.layers.len() > 1;
         let header = model
             .layers
@@ -49,16 +53,15 @@ pub fn Grid(state: State) -> impl IntoView {
             .collect_view();
         Some(view! {
             <table id="grid" class="grid" data-drawn-by=move || state.drawn_by.get()
-                   aria-busy=move || (state.busy.get() || state.drawing.get()).to_string()
-                   style:--columns=(model.layers.len() + 1).to_string() style:--rows=methods.len().max(1).to_string()>
+                   aria-busy=move || (state.busy.get() || state.drawing.get()).to_string() class:waiting=move || state.busy.get()>
                 <caption class="visually-hidden">"Class activation maps: one row per method, one column per stage of the network, shallow to deep, then the fused map"</caption>
                 <thead>
                     <tr>
                         <td class="corner"></td>
                         {header}
                         <th scope="col" class="fused-head"
-                            title="Every fused stage's map (the fusion panel's choice), scaled by Eq. 9, resized to the photo; the largest value at each pixel is kept. The white box surrounds the strongest region">
-                            {stages::title("Fused".into(), "Eq. 9, with its box".into())}
+                            title="Every fused stage's map (the fusion panel's choice; the shallow ones scaled by Eq. 9) resized to the photo; the largest value at each pixel is kept. The white box surrounds the strongest region">
+                            {fused_title}
                         </th>
                     </tr>
                 </thead>
@@ -75,11 +78,7 @@ pub fn Grid(state: State) -> impl IntoView {
 fn ColumnHeader(state: State, layer: Layer, stage: Stage, help: String, removable: bool) -> impl IntoView {
     let remove = {
         let name = layer.name.clone();
-        move |_| {
-            let mut layers = state.layers();
-            layers.retain(|l| *l != name);
-            state.set_layers(layers);
-        }
+        move |_| state.remove_layer(&name)
     };
     let what = format!("{} ({})", stage.name(), layer.name);
     view! {

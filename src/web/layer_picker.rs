@@ -11,9 +11,7 @@ pub fn LayerPicker(state: State) -> impl IntoView {
     let add = move |_| {
         let name = chosen.get_untracked();
         if !name.is_empty() {
-            let mut layers = state.layers();
-            layers.push(name);
-            state.set_layers(layers);
+            state.add_layer(name);
         }
     };
     let options = move || {

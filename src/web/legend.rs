@@ -59,7 +59,7 @@ pub fn Legend(state: State) -> impl IntoView {
                 None => format!("{what}: {} here, on a scale where 1 is the strongest evidence after Eq. 9.", number(h.value)),
             }
         }
-        None => "Hover a map to read its value here.".into(),
+        None => "Hover a map to read its value here; click it to enlarge it.".into(),
     };
     view! {
         <div id="legend" class="legend">

@@ -26,6 +26,7 @@ mod maths;
 mod methods;
 mod model_picker;
 mod network;
+mod occlusion_panel;
 mod page;
 mod panic;
 mod photo;

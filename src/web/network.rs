@@ -26,7 +26,13 @@ pub fn NetworkStrip(state: State) -> impl IntoView {
             .map(|(stage, members)| {
                 // Each block gets the same width: a stage's share of the strip is its tensor count.
                 let share = members.len().to_string();
-                let blocks = members.into_iter().map(|c| view! { <Block state candidate=c tallest/> }).collect_view();
+                let blocks = members
+                    .into_iter()
+                    .map(|candidate| {
+                        let chosen = model.layers.iter().any(|l| l.name == candidate.name);
+                        view! { <Block state candidate stage=stage.name() chosen tallest/> }
+                    })
+                    .collect_view();
                 view! {
                     <div class="stage-group" style:flex-grow=share>
                         <div class="blocks">{blocks}</div>
@@ -42,41 +48,25 @@ pub fn NetworkStrip(state: State) -> impl IntoView {
             </div>
         })
     };
+    // Rebuilt with every new model or set of layers: which blocks are chosen comes with it.
     view! { {strip} }
 }
 
+/// One tensor: a click adds it as a column, or removes its column.
 #[component]
-fn Block(state: State, candidate: Candidate, tallest: usize) -> impl IntoView {
-    let name = candidate.name.clone();
-    let chosen = {
-        let name = name.clone();
-        Signal::derive(move || state.model.with(|m| m.as_ref().is_some_and(|m| m.layers.iter().any(|l| l.name == name))))
-    };
+fn Block(state: State, candidate: Candidate, stage: String, chosen: bool, tallest: usize) -> impl IntoView {
     let toggle = {
-        let name = name.clone();
+        let name = candidate.name.clone();
         move |_| {
-            let mut layers = state.layers();
-            if chosen.get_untracked() {
-                layers.retain(|l| *l != name);
-            } else {
-                layers.push(name.clone());
-            }
-            state.set_layers(layers);
+            if chosen { state.remove_layer(&name) } else { state.add_layer(name.clone()) }
         }
     };
-    let help = {
-        let stage = state.model.with_untracked(|m| m.as_ref().map(|m| stages::stage(m, candidate.shape).to_string())).unwrap_or_default();
-        let tensor = stages::tensor_help(&candidate);
-        move || {
-            let action = if chosen.get() { "click to remove its column" } else { "click to add it as a column" };
-            format!("{stage} — {tensor}; {action}")
-        }
-    };
+    let action = if chosen { "click to remove its column" } else { "click to add it as a column" };
+    let help = format!("{stage} — {}; {action}", stages::tensor_help(&candidate));
     let height = format!("{:.1}%", 100.0 * candidate.shape[1] as f64 / tallest as f64);
     view! {
-        <button class="block" class:chosen=move || chosen.get() class:auto=candidate.auto
-                aria-pressed=move || chosen.get().to_string() aria-label=help.clone() title=help tabindex="-1"
-                disabled=move || state.busy.get() on:click=toggle>
+        <button class="block" class:chosen=chosen class:auto=candidate.auto aria-pressed=chosen.to_string()
+                aria-label=help.clone() title=help tabindex="-1" disabled=move || state.busy.get() on:click=toggle>
             <span style:height=height></span>
         </button>
     }

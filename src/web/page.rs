@@ -24,15 +24,17 @@ use super::maths::{self, GpuState};
 use super::methods::MethodPicker;
 use super::model_picker::ModelPicker;
 use super::network::NetworkStrip;
+use super::occlusion_panel::OcclusionPanel;
 use super::photo::{PhotoPicker, listen_for_files};
 use super::prediction::Predictions;
 use super::teaching::Teaching;
 use super::{bridge, fetch, stages};
-use crate::cam::{Colormap, Method};
+use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
 use crate::model::preprocess::Recipe;
-use crate::protocol::{ClassRawMaps, ModelInfo, Request, Response};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response};
+use crate::runtime;
 
 const MODEL: &str = "./models/efficientnet_lite0.onnx";
 const SIDECAR: &str = "./models/efficientnet_lite0.json";
@@ -62,6 +64,10 @@ pub struct State {
     pub colormap: RwSignal<Colormap>,
     /// Which layers enter the fusion (the fusion panel's "fuse" boxes).
     pub fusion: RwSignal<Vec<bool>>,
+    /// Which layers Eq. 9 scales (its "Eq. 9" boxes); None: the paper's rule (the shallow ones).
+    pub scale: RwSignal<Option<Vec<bool>>>,
+    /// The occlusion test of the class on screen, once asked for.
+    pub occlusion: RwSignal<Option<Arc<OcclusionReport>>>,
     pub shown: RwSignal<Option<Arc<Shown>>>,
     pub timings: RwSignal<Timings>,
     pub enlarged: RwSignal<Option<Cell>>,
@@ -152,6 +158,8 @@ impl State {
             opacity: RwSignal::new(0.5),
             colormap: RwSignal::new(Colormap::Jet),
             fusion: RwSignal::new(vec![]),
+            scale: RwSignal::new(None),
+            occlusion: RwSignal::new(None),
             shown: RwSignal::new(None),
             timings: RwSignal::new(Timings::default()),
             enlarged: RwSignal::new(None),
@@ -173,6 +181,14 @@ impl State {
             colormap: self.colormap.get(),
             opacity: self.opacity.get(),
         }
+    }
+
+    /// How the stages enter the fused map now: the "fuse" boxes, and the "Eq. 9" boxes or the
+    /// paper's rule (the same [`crate::cam::stages`] as the command line).
+    pub fn current_fusion(&self) -> Fusion {
+        let strides = self.model.with(|m| m.as_ref().map(|m| runtime::strides(&m.layers, m.input_size))).unwrap_or_default();
+        let scale = self.scale.get().map_or(ScaleChoice::Auto, ScaleChoice::Stages);
+        Fusion::new(&strides, &FuseChoice::Stages(self.fusion.get()), &scale)
     }
 
     pub fn send(&self, request: Request) {
@@ -207,15 +223,31 @@ impl State {
 
     /// Explains these layers, in graph order (columns go shallow → deep whatever the click order).
     pub fn set_layers(&self, layers: Vec<String>) {
-        let Some(model) = self.model.get_untracked() else { return };
+        let Some(model) = self.model.get_untracked() else {
+            return;
+        };
         let layers = stages::in_graph_order(&model, layers);
         if !layers.is_empty() && Some(&layers) != memory(|m| m.layers.clone()).as_ref() {
             self.send(Request::SetLayers { layers });
         }
     }
 
+    /// Adds a tensor as a column, in its place between the shallower and the deeper ones.
+    pub fn add_layer(&self, name: String) {
+        let mut layers = self.layers();
+        layers.push(name);
+        self.set_layers(layers);
+    }
+
+    /// Removes a column (never the last one).
+    pub fn remove_layer(&self, name: &str) {
+        let mut layers = self.layers();
+        layers.retain(|l| l != name);
+        self.set_layers(layers);
+    }
+
     /// The layers explained now.
-    pub fn layers(&self) -> Vec<String> {
+    fn layers(&self) -> Vec<String> {
         memory(|m| m.layers.clone()).unwrap_or_default()
     }
 }
@@ -223,8 +255,12 @@ impl State {
 /// The worker's answers.
 fn on_response(state: State, response: Response) {
     match response {
-        Response::Ready => {}        // the bridge's business
-        Response::Occlusion(_) => {} // the occlusion panel comes next
+        Response::Ready => {} // the bridge's business
+        Response::Occlusion(report) => {
+            state.status.set(format!("Occlusion test done: {} classifications in {:.0} ms.", report.trials.len(), report.ms));
+            state.occlusion.set(Some(Arc::new(report)));
+            state.busy.set(false);
+        }
         Response::Status { text } => state.status.set(text),
         Response::ModelReady(info) => model_ready(state, info),
         Response::Prediction { top, seen, forward_ms } => {
@@ -249,6 +285,7 @@ fn on_response(state: State, response: Response) {
             });
             let label = state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[raw.class].clone()));
             state.status.set(format!("Showing where the network looks for “{}”.", label.unwrap_or_default()));
+            state.occlusion.set(None); // it tested other maps
             state.raw.set(Some(Arc::new(raw)));
             state.busy.set(false);
         }
@@ -269,7 +306,9 @@ fn model_ready(state: State, info: ModelInfo) {
         }
         m.layers = Some(info.layers.iter().map(|l| l.name.clone()).collect());
     });
-    state.fusion.set(vec![true; info.layers.len()]);
+    // The paper's fusion: every stage but the shallowest, the shallow ones scaled by Eq. 9.
+    state.fusion.set(Fusion::paper(&runtime::strides(&info.layers, info.input_size)).fused);
+    state.scale.set(None);
     state.raw.set(None);
     state.status.set(format!("Model {} ready: {} layers explained.", info.name, info.layers.len()));
     state.timings.update(|t| t.prepare = info.prepare_ms);
@@ -376,6 +415,9 @@ fn App() -> impl IntoView {
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
     Effect::new(move |_| redraw(state));
+    // The grid's shape, for web/style.css: it caps the grid and the network strip above it alike.
+    let columns = move || state.model.with(|m| m.as_ref().map_or(1, |m| m.layers.len() + 1)).to_string();
+    let rows = move || state.methods.with(|m| m.len().max(1)).to_string();
     // Grid areas (web/style.css) place the parts: two or three columns on a laptop, one on a phone;
     // the maps stay in view (sticky) within .layout while the controls beside them scroll.
     view! {
@@ -392,7 +434,7 @@ fn App() -> impl IntoView {
                 <LayerPicker state/>
                 <ModelPicker state/>
             </section>
-            <section class="maps" aria-label="The maps">
+            <section class="maps" aria-label="The maps" style:--columns=columns style:--rows=rows>
                 <NetworkStrip state/>
                 <Grid state/>
                 <Legend state/>
@@ -405,6 +447,7 @@ fn App() -> impl IntoView {
                 <Details state/>
             </section>
         </div>
+        <OcclusionPanel state/>
         <section class="teaching" aria-label="How to read these maps">
             <Teaching/>
         </section>
@@ -421,7 +464,7 @@ fn redraw(state: State) {
         return;
     };
     let settings = state.settings();
-    let fusion = crate::cam::Fusion { scaled: vec![true; state.fusion.get().len()], fused: state.fusion.get() }; // until the fusion panel chooses
+    let fusion = state.current_fusion();
     let gpu = maths::chosen(state.gpu, state.use_gpu.get());
     let redraw = memory(|m| {
         m.redraws += 1;

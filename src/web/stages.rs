@@ -69,6 +69,20 @@ pub fn chosen(model: &ModelInfo) -> Vec<Stage> {
     stages
 }
 
+/// The stages in the fusion, as a column subtitle: "stages 2–5", "stages 1, 3", "stage 4".
+pub fn fused(stages: &[Stage], in_fusion: &[bool]) -> String {
+    let labels: Vec<String> =
+        stages.iter().zip(in_fusion).filter(|(_, fused)| **fused).map(|(s, _)| format!("{}{}", s.number, s.letter)).collect();
+    let numbers: Vec<usize> = labels.iter().map_while(|l| l.parse().ok()).collect();
+    let consecutive = numbers.len() == labels.len() && numbers.windows(2).all(|w| w[1] == w[0] + 1);
+    match labels.as_slice() {
+        [] => "no stage".into(),
+        [one] => format!("stage {one}"),
+        [first, .., last] if consecutive && labels.len() > 2 => format!("stages {first}–{last}"),
+        _ => format!("stages {}", labels.join(", ")),
+    }
+}
+
 /// `names` sorted as the tensors appear in the graph (unknown names last, as given).
 pub fn in_graph_order(model: &ModelInfo, mut names: Vec<String>) -> Vec<String> {
     names.sort_by_key(|name| model.candidates.iter().position(|c| c.name == *name).unwrap_or(usize::MAX));

@@ -213,7 +213,7 @@ test('columns are stages a student can read; the tensor names are in tooltips an
   const titles = await texts('#grid thead .stage-title');
   t.diagnostic(`columns: ${titles.join(' | ')}`);
   assert.equal(titles[0], 'Stage 1 · 112×112 · 32 channels');
-  assert.equal(titles.at(-1), 'Fused · Eq. 9, with its box');
+  assert.equal(titles.at(-1), 'Fused · stages 2–5, with its box');
   titles.slice(0, -1).forEach((title, i) => assert.match(title, new RegExp(`^Stage ${i + 1} · \\d+×\\d+ · \\d+ channels$`)));
   assert.match(await page.getAttribute('#grid thead th:nth-of-type(1)', 'title'), /hardtanh_1/);
   assert.match(await page.textContent('#stage-tensors'), /Stage 1: tensor hardtanh_1 \[32, 112, 112\]/);
