@@ -54,6 +54,7 @@ impl Error {
     }
 
     /// tract reports a chain of contexts; the whole chain (`{:#}`) is what tells the user what failed.
+    #[cfg(feature = "engine")]
     pub(crate) fn runtime(err: impl std::fmt::Display) -> Self {
         Error::Runtime(format!("{err:#}"))
     }

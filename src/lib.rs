@@ -6,6 +6,10 @@
 //! [`cam`] (the CAM maths on the CPU, the reference for every other backend) → [`gpu`] (the same
 //! maths in WGSL) → [`display`] and [`report`] (pictures and files) → [`experiments`] (the paper's
 //! tests of the maps) → `web` (the page).
+//!
+//! The `engine` feature (on by default) is everything that needs tract: the ONNX classifier, its
+//! differentiation, the runs and the worker's session. The page's own wasm is built without it and
+//! receives what it shows from the worker, so it downloads no inference engine.
 
 pub mod cam;
 pub mod display;
@@ -13,12 +17,15 @@ pub mod error;
 pub mod experiments;
 pub mod explain;
 pub mod gpu;
+#[cfg(feature = "engine")]
 pub mod grad;
 pub mod model;
 mod names;
 pub mod protocol;
 pub mod report;
+#[cfg(feature = "engine")]
 pub mod runtime;
+#[cfg(feature = "engine")]
 pub mod session;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -13,8 +13,8 @@ use crate::cam::{Fusion, Method};
 use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
 use crate::model::layers::Candidate;
+use crate::model::layers::Layer;
 use crate::model::preprocess::Recipe;
-use crate::runtime::Layer;
 use crate::{Error, Result};
 
 /// Page → worker.

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::display::Shown;
 use crate::explain::{ClassMaps, Prediction, Settings};
-use crate::runtime::Layer;
+use crate::model::layers::Layer;
 use crate::{Error, Result};
 
 /// A file of the report: a relative path and its bytes.

@@ -93,6 +93,14 @@ impl Session {
         }
     }
 
+    /// Work worth doing while the user picks a photo: the backward's plan. A failure here is left
+    /// for the first explanation to report.
+    pub fn warm_up(&self) {
+        if let Some(prepared) = &self.prepared {
+            let _ = prepared.explainer.plan_backward();
+        }
+    }
+
     /// Plans the model; the previous model stays until this succeeds.
     fn prepare(&mut self, model: Model, layers: &[String], started: Duration, now: Clock) -> Result<Vec<Response>> {
         let explainer = Explainer::new(&model.classifier, layers)?;

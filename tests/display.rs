@@ -4,8 +4,8 @@
 use layercam::cam::{Fusion, Method};
 use layercam::display::{class_maps, show, value_at};
 use layercam::explain::Settings;
+use layercam::model::layers::Layer;
 use layercam::protocol::ClassRawMaps;
-use layercam::runtime::Layer;
 use ndarray::{Array2, array};
 
 /// Two layers, hand-made: a 2×2 and a 4×4 map per method.

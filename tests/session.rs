@@ -113,7 +113,7 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
     let ready = load_default(&mut session);
     let [Response::ModelReady(info)] = ready.as_slice() else { panic!("model ready") };
     let occlude = |fusion: Fusion| Request::Occlude { class: 282, methods: vec![Method::LayerCam, Method::GradCam], fusion, gamma: 2.0 };
-    let paper = Fusion::paper(&layercam::runtime::strides(&info.layers, info.input_size));
+    let paper = Fusion::paper(&layercam::model::layers::strides(&info.layers, info.input_size));
     assert_eq!(failure(&send(&mut session, occlude(paper.clone()))), "invalid input: no image has been explained yet");
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();

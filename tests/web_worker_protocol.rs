@@ -92,3 +92,30 @@ fn the_worker_session_answers_encoded_requests() {
     let refused = send(&mut session, &Request::Explain { image: b"garbage".to_vec(), class: None });
     assert!(matches!(refused.as_slice(), [Response::Failed { message, .. }] if message.contains("cannot be decoded")));
 }
+
+/// Where the engine spends its time in the browser, per tract operator, on the bundled model and
+/// chelsea: the same profile as `layercam bench` prints natively, to compare op by op (diagnostic).
+#[wasm_bindgen_test]
+fn the_engine_profiled_in_the_browser() {
+    use layercam::model::{Model, preprocess};
+    use layercam::runtime::Explainer;
+
+    fn now() -> std::time::Duration {
+        let ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
+        std::time::Duration::from_secs_f64(ms / 1e3)
+    }
+    let model = Model::from_parts("efficientnet_lite0.onnx", include_bytes!("../models/efficientnet_lite0.onnx"), None, None)
+        .expect("the bundled model");
+    let explainer = Explainer::new(&model.classifier, &model.resolve_layers(&[])).expect("planned");
+    let photo = preprocess::decode_photo(include_bytes!("../samples/chelsea.png")).expect("the sample");
+    let input = preprocess::preprocess(&photo, preprocess::Recipe::EfficientNetLite, 224, 224).input;
+    for classes in [1, 5] {
+        let profile = explainer.profile(input.view(), classes, now).expect("profiled");
+        for (name, ops) in [("forward", &profile.forward), ("backward", &profile.backward)] {
+            let total: f64 = ops.iter().map(|o| o.ms).sum();
+            let top: Vec<String> = ops.iter().take(6).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
+            wasm_bindgen_test::console_log!("browser profile, {name}, {classes} class(es): {total:.1} ms: {}", top.join(", "));
+            assert!(!ops.is_empty() && total > 0.0, "{name} ran no node");
+        }
+    }
+}

@@ -6,16 +6,21 @@
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::Result;
 use crate::cam::{self, Method};
-use crate::explain::{ClassMaps, Prediction, softmax, top_classes};
-use crate::model::labels::Labels;
-use crate::runtime::Explainer;
+use crate::explain::Prediction;
+#[cfg(feature = "engine")]
+use crate::{
+    Result,
+    explain::{ClassMaps, softmax, top_classes},
+    model::labels::Labels,
+    runtime::Explainer,
+};
 
 /// The paper's threshold: the region above 0.7 of the map's maximum is hidden.
 pub const THRESHOLD: f32 = 0.7;
 
 /// How many classes a re-classification lists.
+#[cfg(feature = "engine")]
 const TOP: usize = 5;
 
 /// Which map of a method decides what is hidden.
@@ -64,6 +69,7 @@ pub struct Trial {
 /// Occludes `input` by each method's deepest-stage map and fused map (`maps` holds the `methods`'
 /// maps of one class, `deepest` indexes its deepest stage) and classifies each occluded input again.
 /// Returns each trial with the input it classified.
+#[cfg(feature = "engine")]
 pub fn run(
     explainer: &Explainer,
     labels: &Labels,

@@ -14,6 +14,8 @@ pub struct Context {
     queue: Queue,
     /// "name (backend)", as the user sees it.
     pub adapter: String,
+    /// A CPU emulating a GPU (SwiftShader, lavapipe): correct, and slower than the CPU path.
+    pub software: bool,
     /// Set when the device is lost or reports an error outside a request: every later request fails
     /// with it, so the caller falls back to the CPU instead of waiting on a dead device.
     broken: Arc<Mutex<Option<String>>>,
@@ -54,10 +56,11 @@ impl Context {
         device.on_uncaptured_error(Arc::new(move |error| {
             *on_error.lock().expect("not poisoned") = Some(format!("the GPU reported: {error}"));
         }));
-        let kind = if info.device_type == wgpu::DeviceType::Cpu { ", software" } else { "" };
+        let software = info.device_type == wgpu::DeviceType::Cpu;
+        let kind = if software { ", software" } else { "" };
         let name = if info.name.is_empty() { "unnamed adapter" } else { info.name.as_str() };
         let adapter = format!("{name} ({:?}{kind})", info.backend);
-        Ok(Context { device, queue, adapter, broken })
+        Ok(Context { device, queue, adapter, software, broken })
     }
 
     /// Runs `work` (pipeline creation) with GPU errors captured.

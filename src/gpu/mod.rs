@@ -67,6 +67,11 @@ impl Gpu {
         &self.context.adapter
     }
 
+    /// Whether the adapter is a CPU emulating a GPU (SwiftShader, lavapipe).
+    pub fn is_software(&self) -> bool {
+        self.context.software
+    }
+
     /// `raw[layer][method]` from each layer's activation and gradient `[C, H, W]` (one class):
     /// the twin of [`crate::explain::raw_maps`].
     pub async fn raw_maps(

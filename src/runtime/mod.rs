@@ -3,34 +3,18 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix4};
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::plan::{SimpleState, eval};
 
 use crate::grad::{self, Differentiated};
 use crate::model::classifier::Classifier;
+use crate::model::layers::{Layer, strides};
 use crate::{Error, Result};
 
 type Plan = Arc<TypedSimplePlan>;
-
-/// One target layer: the tensor name and its activation shape `[C, H, W]`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Layer {
-    pub name: String,
-    pub shape: [usize; 3],
-}
-
-impl Layer {
-    /// The input size `[H, W]` ÷ this layer's map size (see [`crate::cam::stages`]).
-    pub fn stride(&self, input: [usize; 2]) -> f32 {
-        crate::cam::stages::stride(input, [self.shape[1], self.shape[2]])
-    }
-}
-
-/// Every layer's stride for an input of `[H, W]`.
-pub fn strides(layers: &[Layer], input: [usize; 2]) -> Vec<f32> {
-    layers.iter().map(|l| l.stride(input)).collect()
-}
 
 /// A classifier prepared to explain a fixed set of layers: parsed, differentiated, planned.
 pub struct Explainer {
@@ -116,6 +100,12 @@ impl Explainer {
         outputs.iter().map(to_array4).collect()
     }
 
+    /// Plans the one-class backward ahead of the first click (tract plans it on first use, and that
+    /// planning is most of a first backward's time).
+    pub fn plan_backward(&self) -> Result<()> {
+        self.backward_plan(1).map(drop)
+    }
+
     fn backward_plan(&self, seeds: usize) -> Result<Plan> {
         let mut plans = self.backward_plans.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(plan) = plans.get(&seeds) {
@@ -126,6 +116,67 @@ impl Explainer {
         plans.insert(seeds, built.clone());
         Ok(built)
     }
+}
+
+/// Where one run of a plan spends its time, per kind of tract operator (the optimised plan's ops:
+/// `OptMatMul`, `DepthWise`, `Add`…): total milliseconds and how many nodes, slowest first.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct OpTime {
+    pub op: String,
+    pub ms: f64,
+    pub nodes: usize,
+}
+
+/// A profile of the forward and of a K-class backward on one input.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct Profile {
+    pub forward: Vec<OpTime>,
+    pub backward: Vec<OpTime>,
+    pub classes: usize,
+}
+
+impl Explainer {
+    /// Runs the forward and a backward of the first `classes` classes, node by node through tract's
+    /// own evaluation, timing each node with `now` (the browser has no `Instant`).
+    pub fn profile(&self, input: ArrayView4<f32>, classes: usize, now: fn() -> Duration) -> Result<Profile> {
+        let classes = classes.clamp(1, self.classes);
+        let mut seed = Array2::<f32>::zeros((classes, self.classes));
+        seed.diag_mut().fill(1.0);
+        // One untimed run of each: the saved tensors, the backward's plan, warm caches.
+        let forward = self.forward(input)?;
+        self.backward_seeded(&forward, seed.view())?;
+        let input = tvec![Tensor::from(input.to_owned()).into_tvalue()];
+        let seeded = std::iter::once(Tensor::from(seed).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
+        let backward = timed(&self.backward_plan(classes)?, seeded, now)?;
+        Ok(Profile { forward: timed(&self.forward, input, now)?, backward, classes })
+    }
+}
+
+/// One run of `plan`, each node's evaluation timed and summed per operator name.
+fn timed(plan: &Plan, inputs: TVec<TValue>, now: fn() -> Duration) -> Result<Vec<OpTime>> {
+    let mut times: HashMap<String, (Duration, usize)> = HashMap::new();
+    let mut state = SimpleState::new(plan).map_err(Error::runtime)?;
+    state
+        .run_plan_with_eval(inputs, |context, op_state, node, inputs| {
+            let started = now();
+            let outputs = eval(context, op_state, node, inputs);
+            let entry = times.entry(node.op().name().into_owned()).or_default();
+            entry.0 += now() - started;
+            entry.1 += 1;
+            outputs
+        })
+        .map_err(Error::runtime)?;
+    let mut list: Vec<OpTime> = times.into_iter().map(|(op, (time, nodes))| OpTime { op, ms: time.as_secs_f64() * 1e3, nodes }).collect();
+    list.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    Ok(list)
+}
+
+/// How many threads tract's matrix products use (natively; a browser's worker has one). One image
+/// at a time wants every core; a folder run already gives each core its own image, and wants 1.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn set_threads(threads: usize) {
+    use tract_linalg::multithread::{Executor, set_default_executor};
+    set_default_executor(if threads > 1 { Executor::multithread(threads) } else { Executor::SingleThread });
 }
 
 /// Checks a layer name and reads its shape.

@@ -29,7 +29,7 @@ pub fn Details(state: State) -> impl IntoView {
                         " "
                         <label title="Draw the maps with WebGPU compute shaders, or with the CPU reference: the pictures are the same">
                             <input id="use-gpu" type="checkbox" prop:checked=move || state.use_gpu.get()
-                                disabled=move || !matches!(state.gpu.get(), GpuState::Ready(_))
+                                disabled=move || !matches!(state.gpu.get(), GpuState::Ready { .. })
                                 on:change=move |e| state.use_gpu.set(event_target_checked(&e))/>
                             " use the GPU"
                         </label>

@@ -8,7 +8,7 @@ use super::page::State;
 use super::slider::Slider;
 use super::stages::{self, Stage};
 use crate::cam::Fusion;
-use crate::runtime;
+use crate::model::layers;
 
 #[component]
 pub fn FusionPanel(state: State) -> impl IntoView {
@@ -93,7 +93,7 @@ fn FusionRow(state: State, index: usize, stage: Stage, tensor: String) -> impl I
 /// The paper's fusion for the stages explained now.
 fn paper_fusion(state: State) {
     if let Some(model) = state.model.get_untracked() {
-        state.fusion.set(Fusion::paper(&runtime::strides(&model.layers, model.input_size)).fused);
+        state.fusion.set(Fusion::paper(&layers::strides(&model.layers, model.input_size)).fused);
         state.scale.set(None);
     }
 }

@@ -12,7 +12,7 @@ use super::page::{Cell, State};
 use super::picture::Picture;
 use super::stages::{self, Stage};
 use crate::display::{self, Shown};
-use crate::runtime::Layer;
+use crate::model::layers::Layer;
 
 #[component]
 pub fn Grid(state: State) -> impl IntoView {

@@ -15,8 +15,11 @@ use crate::gpu::Gpu;
 #[derive(Clone, Debug, PartialEq)]
 pub enum GpuState {
     Looking,
-    /// An adapter with every kernel compiled: its name.
-    Ready(String),
+    /// An adapter with every kernel compiled: its name, and whether it is software.
+    Ready {
+        adapter: String,
+        software: bool,
+    },
     /// No adapter (no WebGPU in this browser, or it is switched off): why.
     Missing(String),
     /// It worked, then failed (device lost, a failed pipeline): why. The CPU took over.
@@ -28,13 +31,17 @@ thread_local! {
     static GPU: RefCell<Option<Rc<Gpu>>> = const { RefCell::new(None) };
 }
 
-/// Asks the browser for an adapter and compiles the kernels.
-pub async fn find(state: RwSignal<GpuState>) {
+/// Asks the browser for an adapter and compiles the kernels. A software adapter (SwiftShader on a
+/// machine without a GPU) is slower than the CPU path, so it is offered but not chosen.
+pub async fn find(state: RwSignal<GpuState>, use_gpu: RwSignal<bool>) {
     match Gpu::new().await {
         Ok(gpu) => {
-            let name = gpu.adapter().to_string();
+            let (adapter, software) = (gpu.adapter().to_string(), gpu.is_software());
             GPU.with(|g| *g.borrow_mut() = Some(Rc::new(gpu)));
-            state.set(GpuState::Ready(name));
+            if software {
+                use_gpu.set(false);
+            }
+            state.set(GpuState::Ready { adapter, software });
         }
         // wgpu lists every backend it lacks; in a browser the one that matters is WebGPU.
         Err(Error::NoGpu(_)) => state.set(GpuState::Missing("this browser offers no WebGPU adapter".into())),
@@ -44,7 +51,7 @@ pub async fn find(state: RwSignal<GpuState>) {
 
 /// The GPU, if there is one and `wanted`; reading `state` makes the caller re-run when it changes.
 pub fn chosen(state: RwSignal<GpuState>, wanted: bool) -> Option<Rc<Gpu>> {
-    let ready = matches!(state.get(), GpuState::Ready(_));
+    let ready = matches!(state.get(), GpuState::Ready { .. });
     (ready && wanted).then(|| GPU.with(|g| g.borrow().clone())).flatten()
 }
 
@@ -58,8 +65,11 @@ pub fn give_up(state: RwSignal<GpuState>, reason: String) {
 pub fn describe(state: &GpuState, wanted: bool) -> String {
     const CPU: &str = "CPU (Rust compiled to WebAssembly)";
     match state {
-        GpuState::Ready(adapter) if wanted => format!("GPU: {adapter}, WebGPU compute shaders"),
-        GpuState::Ready(adapter) => format!("{CPU}, chosen here; GPU available: {adapter}"),
+        GpuState::Ready { adapter, .. } if wanted => format!("GPU: {adapter}, WebGPU compute shaders"),
+        GpuState::Ready { adapter, software: true } => {
+            format!("{CPU}: the GPU offered is software, slower than the CPU here ({adapter})")
+        }
+        GpuState::Ready { adapter, software: false } => format!("{CPU}, chosen here; GPU available: {adapter}"),
         GpuState::Looking => format!("{CPU}, while looking for a GPU"),
         GpuState::Missing(why) => format!("{CPU}: {why}"),
         GpuState::Failed(why) => format!("{CPU}, since the GPU failed: {why}"),

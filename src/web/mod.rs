@@ -35,6 +35,7 @@ mod prediction;
 mod slider;
 mod stages;
 mod teaching;
+#[cfg(feature = "engine")]
 pub mod worker;
 
 pub use page::start;

@@ -32,9 +32,9 @@ use super::{bridge, fetch, stages};
 use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
+use crate::model::layers;
 use crate::model::preprocess::Recipe;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response};
-use crate::runtime;
 
 const MODEL: &str = "./models/efficientnet_lite0.onnx";
 const SIDECAR: &str = "./models/efficientnet_lite0.json";
@@ -186,7 +186,7 @@ impl State {
     /// How the stages enter the fused map now: the "fuse" boxes, and the "Eq. 9" boxes or the
     /// paper's rule (the same [`crate::cam::stages`] as the command line).
     pub fn current_fusion(&self) -> Fusion {
-        let strides = self.model.with(|m| m.as_ref().map(|m| runtime::strides(&m.layers, m.input_size))).unwrap_or_default();
+        let strides = self.model.with(|m| m.as_ref().map(|m| layers::strides(&m.layers, m.input_size))).unwrap_or_default();
         let scale = self.scale.get().map_or(ScaleChoice::Auto, ScaleChoice::Stages);
         Fusion::new(&strides, &FuseChoice::Stages(self.fusion.get()), &scale)
     }
@@ -307,7 +307,7 @@ fn model_ready(state: State, info: ModelInfo) {
         m.layers = Some(info.layers.iter().map(|l| l.name.clone()).collect());
     });
     // The paper's fusion: every stage but the shallowest, the shallow ones scaled by Eq. 9.
-    state.fusion.set(Fusion::paper(&runtime::strides(&info.layers, info.input_size)).fused);
+    state.fusion.set(Fusion::paper(&layers::strides(&info.layers, info.input_size)).fused);
     state.scale.set(None);
     state.raw.set(None);
     state.status.set(format!("Model {} ready: {} layers explained.", info.name, info.layers.len()));
@@ -410,7 +410,7 @@ fn App() -> impl IntoView {
         state.error.set(Some(err));
     }
     spawn_local(load_default_model(state));
-    spawn_local(maths::find(state.gpu));
+    spawn_local(maths::find(state.gpu, state.use_gpu));
     listen_for_files(state);
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.

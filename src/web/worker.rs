@@ -29,6 +29,10 @@ pub fn start() {
             Err(err) => vec![Response::Failed { request: "read the message".into(), message: err.to_string() }],
         };
         responses.iter().for_each(post);
+        // Once the page knows the model is ready, plan the backward before the first photo comes.
+        if responses.iter().any(|r| matches!(r, Response::ModelReady(_))) {
+            session.borrow().warm_up();
+        }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the handler lives as long as the worker

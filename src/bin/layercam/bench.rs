@@ -10,6 +10,7 @@ use layercam::cam::Method;
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::model::preprocess;
+use layercam::runtime;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
@@ -43,7 +44,11 @@ pub fn run(args: Args) -> Result<()> {
     let [_, _, height, width] = explainer.input_shape;
 
     println!("model {} ({} layers: {}), image {}", job.model.name, layers.len(), layers.join(", "), args.image.display());
-    println!("threads {}, median of {} runs\n", rayon::current_num_threads(), args.runs);
+    // One image at a time on every core (tract's matrix products split); the folder run below
+    // gives each core its own image instead.
+    let threads = rayon::current_num_threads();
+    runtime::set_threads(threads);
+    println!("tract threads {threads} per image (folder run: 1 per image, {threads} images at once), median of {} runs\n", args.runs);
     println!("{:<48} {:>10}", "stage", "ms");
     println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);
 
@@ -80,6 +85,15 @@ pub fn run(args: Args) -> Result<()> {
             }),
         ),
         (
+            "forward + 5 × backward, 1 class each",
+            Box::new(|| {
+                let f = explainer.forward(pre.input.view()).expect("forward");
+                for class in &five {
+                    drop(explainer.backward(&f, std::slice::from_ref(class)));
+                }
+            }),
+        ),
+        (
             "CAM maths, LayerCAM, all layers + fusion + box",
             Box::new(|| {
                 drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), &job.fusion, size));
@@ -102,11 +116,19 @@ pub fn run(args: Args) -> Result<()> {
             }),
         ),
     ];
-    for (name, stage) in &stages {
-        println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
-    }
+    let measured: Vec<(&str, f64)> = stages
+        .iter()
+        .map(|(name, stage)| {
+            let ms = median_ms(args.runs, stage);
+            println!("{name:<48} {ms:>10.1}");
+            (*name, ms)
+        })
+        .collect();
+    let ms = |name: &str| measured.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, ms)| *ms);
+    profile(explainer, &pre.input)?;
     pictures(&args, &job, &forward.activations, &per_layer, &pre.seen, one[0])?;
 
+    runtime::set_threads(1);
     let clock = Instant::now();
     let files: usize = (0..args.folder_images)
         .into_par_iter()
@@ -119,6 +141,13 @@ pub fn run(args: Args) -> Result<()> {
         folder_ms,
         folder_ms / args.folder_images as f64
     );
+    let ours = [
+        ("forward", ms("forward")),
+        ("image", ms("total: preprocess + forward + backward + LayerCAM")),
+        ("five", ms("forward + backward, 5 classes (one seed batch)")),
+        ("folder", folder_ms / args.folder_images as f64),
+    ];
+    peers(&args, &ours);
     Ok(())
 }
 
@@ -177,6 +206,66 @@ fn pictures(
         }
         for (name, stage) in &stages {
             println!("{name:<48} {:>10.1}", median_ms(args.runs, stage));
+        }
+    }
+    Ok(())
+}
+
+/// The peers on this machine (scripts/peers.py: PyTorch, torch-cam, pytorch-grad-cam,
+/// onnxruntime), with our figure ÷ theirs. `LAYERCAM_PYTHON` names the Python that has them.
+fn peers(args: &Args, ours: &[(&str, f64)]) {
+    let python = std::env::var("LAYERCAM_PYTHON").unwrap_or_else(|_| "python3".into());
+    let run = std::process::Command::new(&python)
+        .args(["scripts/peers.py", "--image"])
+        .arg(&args.image)
+        .args(["--runs", &args.runs.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let report: serde_json::Value = match run {
+        Ok(out) if out.status.success() => serde_json::from_slice(&out.stdout).unwrap_or_default(),
+        Ok(out) => return println!("\npeers: scripts/peers.py failed ({})", out.status),
+        Err(err) => return println!("\npeers: skipped, {python} cannot run ({err})"),
+    };
+    if let Some(why) = report.get("skip").and_then(|s| s.as_str()) {
+        return println!("\npeers: skipped, {why} (LAYERCAM_PYTHON picks the Python)");
+    }
+    let figure = |key: &str| report.get(key).and_then(|v| v.as_f64());
+    println!("\npeers on this machine (scripts/peers.py), ours ÷ theirs:");
+    for (name, key, mine) in [
+        ("forward: ours (tract) vs onnxruntime, 2 threads", "ort_forward_2t_ms", ours[0].1),
+        ("forward: ours vs torch", "torch_forward_ms", ours[0].1),
+        ("per image, forward + backward + LayerCAM ×5 layers, vs torch", "torch_image_ms", ours[1].1),
+        ("5 classes, forward + backward (batch), vs torch", "torch_five_classes_ms", ours[2].1),
+        ("folder, per image, vs torch-cam", "torchcam_folder_ms_per_image", ours[3].1),
+    ] {
+        match figure(key) {
+            Some(theirs) => println!("{name:<64} {mine:>7.1} / {theirs:>7.1} ms = {:.2}×", mine / theirs),
+            None => println!("{name:<64} {mine:>7.1} / –"),
+        }
+    }
+    if let Some(call) = figure("gradcam_ms_per_layer_call") {
+        println!("pytorch-grad-cam LayerCAM: {call:.1} ms per layer and call (5 layers: {:.0} ms)", 5.0 * call);
+    }
+}
+
+/// tract's own evaluation node by node: where the forward and the backwards (1 and 5 classes) spend
+/// their time, per operator kind (one run each, after a warm-up).
+fn profile(explainer: &layercam::runtime::Explainer, input: &ndarray::Array4<f32>) -> Result<()> {
+    fn now() -> std::time::Duration {
+        static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+        START.get_or_init(Instant::now).elapsed()
+    }
+    for classes in [1, 5] {
+        let profile = explainer.profile(input.view(), classes, now)?;
+        let runs = if classes == 1 { vec![("forward", &profile.forward)] } else { vec![] };
+        for (name, ops) in runs.into_iter().chain([("backward", &profile.backward)]) {
+            let total: f64 = ops.iter().map(|o| o.ms).sum();
+            let top: Vec<String> = ops.iter().take(6).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
+            println!(
+                "\nprofile, {name}{}: {total:.1} ms: {}",
+                if name == "backward" { format!(" {classes} class(es)") } else { String::new() },
+                top.join(", ")
+            );
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use layercam::gpu::Gpu;
 use layercam::model::Model;
 use layercam::model::preprocess::{self, Preprocessed, Recipe};
 use layercam::report::{self, Context, OutputFile, Tensors};
-use layercam::runtime::Explainer;
+use layercam::runtime::{self, Explainer};
 use layercam::{Error, Result};
 use ndarray::{Array3, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
@@ -170,10 +170,14 @@ pub fn run(args: Args) -> Result<()> {
     job.top = args.top.into();
     job.save_tensors = args.save_tensors;
     job.maths = Maths::new(args.device);
+    let one = |source| {
+        runtime::set_threads(rayon::current_num_threads());
+        explain_source(&job, &source, &args.out)
+    };
     match (&args.image, &args.input_npy) {
         (Some(image), _) if image.is_dir() => explain_folder(&job, image, &args.out),
-        (Some(image), _) => explain_source(&job, &Source::Image(image.clone()), &args.out),
-        (None, Some(npy)) => explain_source(&job, &Source::Npy(npy.clone()), &args.out),
+        (Some(image), _) => one(Source::Image(image.clone())),
+        (None, Some(npy)) => one(Source::Npy(npy.clone())),
         (None, None) => unreachable!("clap requires --image or --input-npy"),
     }
 }
