@@ -50,16 +50,28 @@ pub fn show(seen: &RgbImage, raw: &ClassRawMaps, settings: &Settings, fusion: &F
     draw(seen, class_maps(raw, settings, fusion, size), settings)
 }
 
+/// The pictures after a change that leaves every layer's picture as `previous` drew it (γ, the box
+/// threshold, the fusion set): only the fused column is computed again, on the CPU.
+pub fn show_fused(seen: &RgbImage, previous: &Shown, settings: &Settings, fusion: &Fusion) -> Shown {
+    let size = (seen.height() as usize, seen.width() as usize);
+    let maps = fuse_stages(previous.maps.class, previous.maps.raw.clone(), settings, fusion, size);
+    let fused = fused_pictures(seen, &maps, settings);
+    Shown { maps, cells: previous.cells.clone(), fused }
+}
+
 /// The pictures of `maps` on the CPU: each layer's map over the image, and each fused map with its box.
 pub fn draw(seen: &RgbImage, maps: ClassMaps, settings: &Settings) -> Shown {
     let cells = maps.raw.iter().map(|layer| layer.iter().map(|m| layer_picture(seen, m, settings)).collect()).collect();
-    let fused = maps
-        .fused
+    let fused = fused_pictures(seen, &maps, settings);
+    Shown { maps, cells, fused }
+}
+
+fn fused_pictures(seen: &RgbImage, maps: &ClassMaps, settings: &Settings) -> Vec<RgbImage> {
+    maps.fused
         .iter()
         .zip(&maps.boxes)
         .map(|(fused, &bbox)| with_box(cam::overlay(seen, fused.view(), settings.colormap, settings.opacity), bbox))
-        .collect();
-    Shown { maps, cells, fused }
+        .collect()
 }
 
 /// A layer's raw map as shown: normalised by its maximum, upsampled and overlaid on the input.
@@ -79,7 +91,11 @@ pub fn with_box(mut picture: RgbImage, bbox: Option<[usize; 4]>) -> RgbImage {
 
 /// RGBA bytes for a canvas `ImageData`.
 pub fn rgba(image: &RgbImage) -> Vec<u8> {
-    image.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+    let mut rgba = vec![255; image.as_raw().len() / 3 * 4];
+    for (out, pixel) in rgba.chunks_exact_mut(4).zip(image.as_raw().chunks_exact(3)) {
+        out[..3].copy_from_slice(pixel);
+    }
+    rgba
 }
 
 /// The value of a raw map under a point of the picture (`x`, `y` in the picture's pixels),

@@ -2,7 +2,7 @@
 //! sliders that change the pictures without the network.
 
 use layercam::cam::{Fusion, Method};
-use layercam::display::{class_maps, show, value_at};
+use layercam::display::{class_maps, show, show_fused, value_at};
 use layercam::explain::Settings;
 use layercam::model::layers::Layer;
 use layercam::protocol::ClassRawMaps;
@@ -51,6 +51,21 @@ fn gamma_and_opacity_change_the_pictures() {
     assert_ne!(base.fused[0], steeper.fused[0]);
     let clear = show(&seen, &raw(), &Settings { opacity: 0.0, ..Settings::default() }, &both);
     assert_eq!(clear.cells[0][0], seen, "opacity 0 shows the image itself");
+}
+
+#[test]
+fn a_fused_only_redraw_equals_a_full_one() {
+    let seen = image::RgbImage::from_fn(8, 8, |x, y| image::Rgb([x as u8 * 30, y as u8 * 30, 7]));
+    let before = Settings { methods: vec![Method::LayerCam, Method::GradCam], ..Settings::default() };
+    let previous = show(&seen, &raw(), &before, &Fusion::all_scaled(2));
+    let after = Settings { gamma: 0.7, box_threshold: 0.6, ..before };
+    let fusion = fusion([true, true], [false, true]);
+    let (fused_only, full) = (show_fused(&seen, &previous, &after, &fusion), show(&seen, &raw(), &after, &fusion));
+    assert_eq!(fused_only.fused, full.fused);
+    assert_eq!(fused_only.maps.fused, full.maps.fused);
+    assert_eq!(fused_only.maps.boxes, full.maps.boxes);
+    assert_eq!(fused_only.cells, full.cells);
+    assert_ne!(fused_only.fused, previous.fused, "the fused column changed");
 }
 
 #[test]

@@ -36,6 +36,14 @@ pub struct Forward {
     saved: Vec<TValue>,
 }
 
+impl Forward {
+    /// Bytes of the tensors the forward keeps for the backward (the activations of the chosen
+    /// layers included): what one explained photo holds between its forward and its backwards.
+    pub fn saved_bytes(&self) -> usize {
+        self.saved.iter().map(|t| t.len() * t.datum_type().size_of()).sum()
+    }
+}
+
 impl Explainer {
     /// Differentiates `model` for `layers` (tensor names) and optimises both plans.
     pub fn new(model: &Classifier, layers: &[String]) -> Result<Self> {

@@ -133,7 +133,8 @@ fn hovered(state: State, cell: Cell, ev: &MouseEvent) -> Option<Hovered> {
 
 #[component]
 fn MapCell(state: State, cell: Cell) -> impl IntoView {
-    let picture = Signal::derive(move || state.shown.get().and_then(|s| cell_picture(&s, cell)));
+    // A memo: a slider that leaves this picture as it was (γ, for a layer's map) does not repaint it.
+    let picture = Memo::new(move |_| state.shown.get().and_then(|s| cell_picture(&s, cell)));
     let label = Signal::derive(move || describe(state, cell).unwrap_or_default());
     let id = match cell.layer {
         Some(l) => format!("cell-{l}-{}", cell.method),
@@ -144,7 +145,7 @@ fn MapCell(state: State, cell: Cell) -> impl IntoView {
                 on:mousemove=move |ev| state.hovered.set(hovered(state, cell, &ev))
                 on:mouseleave=move |_| state.hovered.set(None)
                 title=move || format!("{} — click to enlarge", label.get())>
-            <Picture picture label=label.get_untracked() id/>
+            <Picture picture=picture.into() label=label.get_untracked() id/>
         </button>
     }
 }

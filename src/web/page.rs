@@ -127,6 +127,20 @@ pub struct Memory {
     asked_at: f64,
     /// Counts redraws: a GPU result that arrives after a newer redraw started is dropped.
     redraws: u64,
+    /// The raw maps and settings the pictures on screen were drawn from on the CPU: a change that
+    /// leaves the layers' pictures as they are redraws only the fused column.
+    drawn_from: Option<(Arc<ClassRawMaps>, Settings)>,
+}
+
+impl Memory {
+    /// Whether the layers' pictures drawn last on the CPU are those of `raw` under `settings`
+    /// (they depend on the methods, the colormap and the opacity, not on γ, the box or the fusion).
+    fn layers_drawn(&self, raw: &Arc<ClassRawMaps>, settings: &Settings) -> bool {
+        self.drawn_from.as_ref().is_some_and(|(drawn, then)| {
+            Arc::ptr_eq(drawn, raw)
+                && (&then.methods, then.colormap, then.opacity) == (&settings.methods, settings.colormap, settings.opacity)
+        })
+    }
 }
 
 thread_local! {
@@ -473,8 +487,15 @@ fn redraw(state: State) {
     let started = now_ms();
     state.drawing.set(true);
     let Some(gpu) = gpu else {
-        return shown(state, display::show(&seen, &raw, &settings, &fusion), "cpu", started);
+        let previous = state.shown.get_untracked().filter(|_| memory(|m| m.layers_drawn(&raw, &settings)));
+        let pictures = match previous {
+            Some(previous) => display::show_fused(&seen, &previous, &settings, &fusion),
+            None => display::show(&seen, &raw, &settings, &fusion),
+        };
+        memory(|m| m.drawn_from = Some((raw, settings)));
+        return shown(state, pictures, "cpu", started);
     };
+    memory(|m| m.drawn_from = None);
     spawn_local(async move {
         let maps = display::chosen_maps(&raw, &settings.methods);
         let result = gpu.show(&seen, raw.class, maps, &fusion, &settings).await;

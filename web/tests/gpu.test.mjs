@@ -51,13 +51,25 @@ const grid = (page) => page.$$eval('#grid canvas', (canvases) => Object.fromEntr
 const mathsOn = (page) => page.textContent('#maths-on');
 const fused = (page) => page.$eval('#fused-0', (c) => c.toDataURL());
 
-/** Moves γ and waits for the fused map to change; returns the page's own redraw time. */
-async function moveGamma(page, value) {
-  const before = await fused(page);
-  await page.$eval('#gamma', (el, v) => { el.value = v; el.dispatchEvent(new Event('input', { bubbles: true })); }, value);
-  await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() !== b, before);
-  return page.textContent('#redraw-ms');
+/**
+ * Moves a slider and waits until the canvas `#watched` is repainted; returns the page's own
+ * maths time and the time from the input event to the repainted canvas, both in ms.
+ */
+async function moveSlider(page, slider, value, watched = 'fused-0') {
+  const painted = await page.evaluate(([slider, value, watched]) => new Promise((resolve) => {
+    const canvas = document.getElementById(watched);
+    const pixels = () => canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data.join();
+    const before = pixels();
+    const start = performance.now();
+    const input = document.getElementById(slider);
+    input.value = value;
+    input.dispatchEvent(new Event('input', { bubbles: true }));
+    const poll = () => (pixels() !== before ? resolve(performance.now() - start) : setTimeout(poll, 0));
+    poll();
+  }), [slider, value, watched]);
+  return `${await page.textContent('#redraw-ms')} (painted ${painted.toFixed(0)} ms)`;
 }
+const moveGamma = (page, value) => moveSlider(page, 'gamma', value);
 
 async function explainChelsea(page) {
   await page.goto(url);
@@ -116,9 +128,12 @@ test('with WebGPU chosen the page draws on the GPU, without it on the CPU, and t
 
 test('slider redraw on both paths (diagnostic)', async (t) => {
   for (const [name, { page }] of [['GPU', gpu], ['CPU', cpu]]) {
-    const times = [];
-    for (const gamma of ['3', '1.5', '2']) times.push(await moveGamma(page, gamma));
-    t.diagnostic(`${name} path, γ moved 3 times, page redraw: ${times.join(', ')}`);
+    const gammas = [];
+    for (const gamma of ['3', '1.5', '2']) gammas.push(await moveGamma(page, gamma));
+    t.diagnostic(`${name} path, γ moved 3 times (the fused column): ${gammas.join(', ')}`);
+    const opacities = [];
+    for (const opacity of ['0.7', '0.3', '0.5']) opacities.push(await moveSlider(page, 'opacity', opacity, 'cell-0-0'));
+    t.diagnostic(`${name} path, opacity moved 3 times (every picture): ${opacities.join(', ')}`);
   }
 });
 
