@@ -155,6 +155,22 @@ fn layers_lists_candidates_and_marks_the_automatic_choice() {
     assert!(text.contains("blocks.0_out") && text.contains("[16, 112, 112]"));
 }
 
+/// An installed `layercam` (cargo install) runs anywhere: the default model is inside the binary.
+#[test]
+fn the_built_in_model_works_from_any_directory() {
+    let elsewhere = temp("elsewhere");
+    let run = |args: &[&str]| Command::new(env!("CARGO_BIN_EXE_layercam")).args(args).current_dir(&elsewhere).output().expect("runs");
+    let layers = run(&["layers"]);
+    assert!(layers.status.success(), "{}", stderr(&layers));
+    assert!(String::from_utf8_lossy(&layers.stdout).contains("head_act_out"));
+    let photo = root().join("samples/chelsea.png");
+    let explained = run(&["explain", "--image", photo.to_str().unwrap(), "--out", "maps", "--device", "cpu"]);
+    assert!(explained.status.success(), "{}", stderr(&explained));
+    let summary = summary(&elsewhere.join("maps"));
+    assert_eq!(summary["model"], "efficientnet_lite0.onnx");
+    assert_eq!(summary["top"][0]["label"], "tiger cat");
+}
+
 #[test]
 fn gpu_and_cpu_give_the_same_files() {
     let (cpu, gpu) = (temp("device-cpu"), temp("device-gpu"));

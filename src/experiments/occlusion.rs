@@ -6,7 +6,7 @@
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::cam::{self, Method};
+use crate::cam::Method;
 use crate::explain::Prediction;
 #[cfg(feature = "engine")]
 use crate::{
@@ -34,8 +34,8 @@ pub enum Region {
 
 /// The pixels, at `size`, where `map` (normalised by its max and upsampled) reaches `threshold`.
 /// A map with no positive value hides nothing.
-pub fn mask(map: ArrayView2<f32>, (height, width): (usize, usize), threshold: f32) -> Array2<bool> {
-    cam::upsample_bilinear(cam::normalize_max(map).view(), height, width).mapv(|v| v > 0.0 && v >= threshold)
+pub fn mask(map: ArrayView2<f32>, size: (usize, usize), threshold: f32) -> Array2<bool> {
+    super::at_input(map, size).mapv(|v| v > 0.0 && v >= threshold)
 }
 
 /// The input `[1, C, H, W]` with the masked pixels set to 0 in every channel: the preprocessing's

@@ -23,6 +23,11 @@ impl Labels {
         }
     }
 
+    /// The class a label names, if one does.
+    pub fn find(&self, label: &str) -> Option<usize> {
+        self.0.iter().position(|name| name == label)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -14,13 +14,13 @@ use layercam::runtime;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
-use crate::cli::DEFAULT_MODEL;
 use crate::explain::{Device, Job, Source, explain_files};
 
 #[derive(clap::Args)]
 pub struct Args {
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    model: PathBuf,
+    /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
+    #[arg(long)]
+    model: Option<PathBuf>,
     #[arg(long, default_value = "samples/chelsea.png")]
     image: PathBuf,
     /// Runs per stage; the median is reported
@@ -36,7 +36,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let clock = Instant::now();
-    let job = Job::prepare(&args.model, None, &args.layers, Settings::default())?;
+    let job = Job::prepare(args.model.as_deref(), None, &args.layers, Settings::default())?;
     let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
     let explainer = &job.explainer;
     let layers: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
@@ -125,6 +125,11 @@ pub fn run(args: Args) -> Result<()> {
         })
         .collect();
     let ms = |name: &str| measured.iter().find(|(n, _)| *n == name).map_or(f64::NAN, |(_, ms)| *ms);
+    println!(
+        "\nmemory: the forward keeps {:.1} MB for the backward; peak resident {} (model, plans, these runs)",
+        forward.saved_bytes() as f64 / 1e6,
+        peak_resident()
+    );
     profile(explainer, &pre.input)?;
     pictures(&args, &job, &forward.activations, &per_layer, &pre.seen, one[0])?;
 
@@ -141,6 +146,7 @@ pub fn run(args: Args) -> Result<()> {
         folder_ms,
         folder_ms / args.folder_images as f64
     );
+    println!("memory: peak resident {} after the folder run ({threads} images at once)", peak_resident());
     let ours = [
         ("forward", ms("forward")),
         ("image", ms("total: preprocess + forward + backward + LayerCAM")),
@@ -273,6 +279,14 @@ fn profile(explainer: &layercam::runtime::Explainer, input: &ndarray::Array4<f32
 
 /// A named piece of the pipeline to time.
 type Stage<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
+/// The process's peak resident memory (Linux's VmHWM), as text.
+fn peak_resident() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib =
+        status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kib.map_or_else(|| "unknown (no /proc/self/status)".into(), |kib| format!("{:.0} MB", kib / 1024.0))
+}
 
 fn median_ms(runs: usize, stage: &dyn Fn()) -> f64 {
     stage(); // warm-up: plans and caches

@@ -1,16 +1,31 @@
-//! The command line: `explain`, `layers`, `bench`.
+//! The command line: `explain`, `eval`, `layers`, `bench`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::{bench, explain};
+use crate::{bench, eval, explain};
+use layercam::Result;
 use layercam::model::Model;
+use layercam::model::labels::Labels;
 use layercam::model::layers::candidates;
+use layercam::model::sidecar::Sidecar;
 
-/// The model that ships with layercam, relative to the repository root.
-pub const DEFAULT_MODEL: &str = "models/efficientnet_lite0.onnx";
+/// `--model`, or the model built into the binary (EfficientNet-Lite0 with its sidecar and labels),
+/// so that an installed `layercam` works from any directory.
+pub fn load_model(path: Option<&Path>) -> Result<Model> {
+    const ONNX: &[u8] = include_bytes!("../../../models/efficientnet_lite0.onnx");
+    const SIDECAR: &str = include_str!("../../../models/efficientnet_lite0.json");
+    const LABELS: &str = include_str!("../../../models/imagenet_classes.txt");
+    match path {
+        Some(path) => Model::load(path),
+        None => {
+            let sidecar = Sidecar::parse(SIDECAR, Path::new("efficientnet_lite0.json"))?;
+            Model::from_parts("efficientnet_lite0.onnx", ONNX, Some(&sidecar), Some(Labels::parse(LABELS)))
+        }
+    }
+}
 
 #[derive(Parser)]
 #[command(
@@ -28,10 +43,13 @@ struct Cli {
 enum Command {
     /// Explain an image, every image of a folder, or a preprocessed tensor
     Explain(explain::Args),
+    /// The paper's experiments over a folder: occlusion, deletion, insertion, localize, segment
+    Eval(eval::Args),
     /// List the tensors that can be explained (name, op, shape); `*` marks the automatic choice
     Layers {
-        #[arg(long, default_value = DEFAULT_MODEL)]
-        model: PathBuf,
+        /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Time every stage on one image, and a folder run on both cores
     Bench(bench::Args),
@@ -40,7 +58,8 @@ enum Command {
 pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Explain(args) => explain::run(args),
-        Command::Layers { model } => list_layers(&model),
+        Command::Eval(args) => eval::run(args),
+        Command::Layers { model } => list_layers(model.as_deref()),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -52,8 +71,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn list_layers(path: &std::path::Path) -> layercam::Result<()> {
-    let model = Model::load(path)?;
+fn list_layers(path: Option<&Path>) -> Result<()> {
+    let model = load_model(path)?;
     println!("   {:<40} {:<20} shape [C, H, W]", "tensor", "op");
     for c in candidates(&model.classifier) {
         let mark = if c.auto { "*" } else { " " };

@@ -18,7 +18,7 @@ use layercam::{Error, Result};
 use ndarray::{Array3, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 
-use crate::cli::DEFAULT_MODEL;
+use crate::cli::load_model;
 
 /// Image file extensions a folder run picks up.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
@@ -26,8 +26,9 @@ const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"]
 #[derive(clap::Args)]
 pub struct Args {
     /// The ONNX classifier; its sidecar (same name, .json) gives preprocessing, labels, layers
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    model: PathBuf,
+    /// (default: EfficientNet-Lite0, built into layercam)
+    #[arg(long)]
+    model: Option<PathBuf>,
     /// An image (PNG, JPEG, WebP, GIF, BMP) or a folder of them
     #[arg(long, required_unless_present = "input_npy", conflicts_with = "input_npy")]
     image: Option<PathBuf>,
@@ -142,8 +143,8 @@ pub struct Job {
 
 impl Job {
     /// Loads the model, picks the layers, differentiates and plans; the paper's fusion.
-    pub fn prepare(model: &Path, recipe: Option<Recipe>, layers: &[String], settings: Settings) -> Result<Job> {
-        let mut model = Model::load(model)?;
+    pub fn prepare(model: Option<&Path>, recipe: Option<Recipe>, layers: &[String], settings: Settings) -> Result<Job> {
+        let mut model = load_model(model)?;
         if let Some(recipe) = recipe {
             model.recipe = recipe;
         }
@@ -164,7 +165,7 @@ impl Job {
 
 pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
-    let mut job = Job::prepare(&args.model, args.preprocess, &args.layers, settings)?;
+    let mut job = Job::prepare(args.model.as_deref(), args.preprocess, &args.layers, settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
     job.class = args.class;
     job.top = args.top.into();
@@ -183,15 +184,16 @@ pub fn run(args: Args) -> Result<()> {
 }
 
 fn settings(args: &Args) -> Result<Settings> {
-    let methods = if args.method == ["all"] {
-        Method::ALL.to_vec()
-    } else {
-        args.method.iter().map(|m| m.parse()).collect::<Result<Vec<Method>>>()?
-    };
+    let methods = parse_methods(&args.method)?;
     if !(0.0..=1.0).contains(&args.opacity) || !(0.0..=1.0).contains(&args.box_threshold) || args.gamma <= 0.0 {
         return Err(Error::Input("--opacity and --box-threshold lie in [0, 1], and --gamma is positive".into()));
     }
     Ok(Settings { methods, gamma: args.gamma, box_threshold: args.box_threshold, colormap: args.colormap, opacity: args.opacity })
+}
+
+/// `--method`: names, or `all`.
+pub fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
+    if names == ["all"] { Ok(Method::ALL.to_vec()) } else { names.iter().map(|m| m.parse()).collect() }
 }
 
 pub enum Source {
