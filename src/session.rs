@@ -12,7 +12,7 @@ use crate::experiments::occlusion;
 use crate::explain::{Settings, raw_maps, softmax, top_classes};
 use crate::model::Model;
 use crate::model::labels::Labels;
-use crate::model::layers::candidates;
+use crate::model::layers::{GradientFrom, candidates};
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response};
@@ -64,7 +64,7 @@ impl Session {
                 if let Some(recipe) = recipe {
                     model.recipe = recipe;
                 }
-                let layers = model.resolve_layers(&[]);
+                let layers = model.resolve_layers(&[], GradientFrom::Layer);
                 self.prepare(model, &layers, started, now)
             }
             Request::SetLayers { layers } => {
@@ -119,7 +119,7 @@ impl Session {
             labels: (0..explainer.classes).map(|c| model.labels.name(c)).collect(),
             recipe: model.recipe,
             input_size: [height, width],
-            candidates: candidates(&model.classifier),
+            candidates: candidates(&model.classifier, GradientFrom::Layer),
             layers: explainer.layers.clone(),
             prepare_ms: ms(now() - started),
         }

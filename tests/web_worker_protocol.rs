@@ -9,6 +9,7 @@ mod common;
 use common::net::*;
 use layercam::cam;
 use layercam::model::classifier::Classifier;
+use layercam::model::layers::GradientFrom;
 use ndarray::array;
 use prost::Message;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -106,7 +107,7 @@ fn the_engine_profiled_in_the_browser() {
     }
     let model = Model::from_parts("efficientnet_lite0.onnx", include_bytes!("../models/efficientnet_lite0.onnx"), None, None)
         .expect("the bundled model");
-    let explainer = Explainer::new(&model.classifier, &model.resolve_layers(&[])).expect("planned");
+    let explainer = Explainer::new(&model.classifier, &model.resolve_layers(&[], GradientFrom::Layer)).expect("planned");
     let photo = preprocess::decode_photo(include_bytes!("../samples/chelsea.png")).expect("the sample");
     let input = preprocess::preprocess(&photo, preprocess::Recipe::EfficientNetLite, 224, 224).input;
     for classes in [1, 5] {

@@ -5,7 +5,35 @@
 #[cfg(feature = "engine")]
 mod rule;
 #[cfg(feature = "engine")]
-pub use rule::{auto_layers, candidate_names, candidates};
+pub use rule::{auto_layers, candidate_names, candidates, strided_consumer};
+
+/// Which gradient weighs a layer's activation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "&'static str", try_from = "String")]
+pub enum GradientFrom {
+    /// ∂y/∂A at the layer itself (the paper's Eq. 1).
+    #[default]
+    Layer,
+    /// For a layer whose only consumer is a stride-2 (or more) pooling or depthwise convolution
+    /// (channels kept): the gradient at that op's output, upsampled bilinearly to the layer. A max
+    /// pool passes its gradient to one location of each window, which leaves a grid in the layer's
+    /// map; the LayerCAM authors' localisation code weighs such layers this way. Layers without
+    /// such a consumer keep their own gradient.
+    Next,
+}
+
+impl GradientFrom {
+    pub const ALL: [GradientFrom; 2] = [GradientFrom::Layer, GradientFrom::Next];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            GradientFrom::Layer => "layer",
+            GradientFrom::Next => "next",
+        }
+    }
+}
+
+crate::names::named!(GradientFrom, "gradient source");
 
 /// A tensor that can be explained.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -72,9 +72,9 @@ mod engine {
 
         /// The layers to explain: `["auto"]` (or nothing) gives the sidecar's list, else the automatic
         /// choice; other names are checked when the [`crate::runtime::Explainer`] is built.
-        pub fn resolve_layers(&self, requested: &[String]) -> Vec<String> {
+        pub fn resolve_layers(&self, requested: &[String], from: layers::GradientFrom) -> Vec<String> {
             if requested.is_empty() || requested == ["auto"] {
-                return self.layers.clone().unwrap_or_else(|| layers::auto_layers(&self.classifier));
+                return self.layers.clone().unwrap_or_else(|| layers::auto_layers(&self.classifier, from));
             }
             requested.to_vec()
         }

@@ -9,9 +9,10 @@ use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix4};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::plan::{SimpleState, eval};
 
+use crate::cam;
 use crate::grad::{self, Differentiated};
 use crate::model::classifier::Classifier;
-use crate::model::layers::{Layer, strides};
+use crate::model::layers::{GradientFrom, Layer, strided_consumer, strides};
 use crate::{Error, Result};
 
 type Plan = Arc<TypedSimplePlan>;
@@ -21,6 +22,9 @@ pub struct Explainer {
     pub input_shape: [usize; 4],
     pub classes: usize,
     pub layers: Vec<Layer>,
+    /// Per layer, the differentiated tensor whose gradient weighs it: its own index, or (with
+    /// [`GradientFrom::Next`]) that of its strided consumer's output, appended after the layers.
+    gradient_source: Vec<usize>,
     forward: Plan,
     backward: tract_onnx::pb::ModelProto,
     /// One backward plan per seed batch size: tract plans for concrete shapes run fastest.
@@ -47,15 +51,32 @@ impl Forward {
 impl Explainer {
     /// Differentiates `model` for `layers` (tensor names) and optimises both plans.
     pub fn new(model: &Classifier, layers: &[String]) -> Result<Self> {
+        Explainer::with_gradient_from(model, layers, GradientFrom::Layer)
+    }
+
+    /// [`Explainer::new`], each layer weighed by the gradient `from` says.
+    pub fn with_gradient_from(model: &Classifier, layers: &[String], from: GradientFrom) -> Result<Self> {
         let layers = layers.iter().map(|name| layer(model, name)).collect::<Result<Vec<_>>>()?;
-        let names: Vec<String> = layers.iter().map(|l| l.name.clone()).collect();
-        let Differentiated { forward, backward, .. } = grad::differentiate(model, &names)?;
+        let mut targets: Vec<String> = layers.iter().map(|l| l.name.clone()).collect();
+        let mut gradient_source: Vec<usize> = (0..layers.len()).collect();
+        if from == GradientFrom::Next {
+            for (i, layer) in layers.iter().enumerate() {
+                if let Some(next) = strided_consumer(model, &layer.name) {
+                    gradient_source[i] = targets.iter().position(|t| *t == next).unwrap_or_else(|| {
+                        targets.push(next);
+                        targets.len() - 1
+                    });
+                }
+            }
+        }
+        let Differentiated { forward, backward, .. } = grad::differentiate(model, &targets)?;
         let input_fact = f32::fact(model.input_shape).into();
         let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
         Ok(Explainer {
             input_shape: model.input_shape,
             classes: model.classes,
             layers,
+            gradient_source,
             forward,
             backward,
             backward_plans: Mutex::new(HashMap::new()),
@@ -79,8 +100,9 @@ impl Explainer {
         let mut outputs = self.forward.run(tvec![input]).map_err(Error::runtime)?.into_iter();
         let logits = outputs.next().expect("logits are the first output");
         let logits = logits.to_plain_array_view::<f32>().map_err(Error::runtime)?.iter().copied().collect();
+        let targets: Vec<TValue> = (&mut outputs).take(self.targets()).collect();
         let activations =
-            (&mut outputs).take(self.layers.len()).map(|t| Ok(to_array4(&t)?.index_axis_move(Axis(0), 0))).collect::<Result<Vec<_>>>()?;
+            targets[..self.layers.len()].iter().map(|t| Ok(to_array4(t)?.index_axis_move(Axis(0), 0))).collect::<Result<Vec<_>>>()?;
         Ok(Forward { logits, activations, saved: outputs.collect() })
     }
 
@@ -105,7 +127,13 @@ impl Explainer {
         let inputs: TVec<TValue> =
             std::iter::once(Tensor::from(seed.to_owned()).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
         let outputs = plan.run(inputs).map_err(Error::runtime)?;
-        outputs.iter().map(to_array4).collect()
+        let gradients = outputs.iter().map(to_array4).collect::<Result<Vec<_>>>()?;
+        Ok(self.layers.iter().zip(&self.gradient_source).map(|(layer, &source)| resized(&gradients[source], layer)).collect())
+    }
+
+    /// How many tensors are differentiated: the layers, then the strided consumers' outputs.
+    fn targets(&self) -> usize {
+        self.gradient_source.iter().copied().max().map_or(0, |m| m + 1).max(self.layers.len())
     }
 
     /// Plans the one-class backward ahead of the first click (tract plans it on first use, and that
@@ -200,6 +228,21 @@ fn layer(model: &Classifier, name: &str) -> Result<Layer> {
 fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>) -> Result<Plan> {
     let model = onnx().model_for_proto_model(proto).map_err(Error::runtime)?;
     with_facts(model).and_then(|m| m.into_optimized()).and_then(|m| m.into_runnable()).map_err(Error::runtime)
+}
+
+/// `[K, C, h, w]` gradients resized bilinearly to the layer's `[H, W]` (unchanged when equal).
+fn resized(gradient: &Array4<f32>, layer: &Layer) -> Array4<f32> {
+    let [_, height, width] = layer.shape;
+    let (k, c, h, w) = gradient.dim();
+    if (h, w) == (height, width) {
+        return gradient.clone();
+    }
+    let mut out = Array4::zeros((k, c, height, width));
+    for (sample, channel) in ndarray::indices((k, c)) {
+        let from = gradient.slice(ndarray::s![sample, channel, .., ..]);
+        out.slice_mut(ndarray::s![sample, channel, .., ..]).assign(&cam::upsample_bilinear(from, height, width));
+    }
+    out
 }
 
 fn to_array4(t: &TValue) -> Result<Array4<f32>> {

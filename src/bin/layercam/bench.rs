@@ -9,6 +9,7 @@ use layercam::Result;
 use layercam::cam::Method;
 use layercam::display;
 use layercam::explain::{self, Settings};
+use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess;
 use layercam::runtime;
 use ndarray::{Array3, ArrayView3, Axis};
@@ -36,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let clock = Instant::now();
-    let job = Job::prepare(args.model.as_deref(), None, &args.layers, Settings::default())?;
+    let job = Job::prepare(args.model.as_deref(), None, (&args.layers, GradientFrom::Layer), Settings::default())?;
     let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
     let explainer = &job.explainer;
     let layers: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();

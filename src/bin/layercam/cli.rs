@@ -9,7 +9,7 @@ use crate::{bench, eval, explain};
 use layercam::Result;
 use layercam::model::Model;
 use layercam::model::labels::Labels;
-use layercam::model::layers::candidates;
+use layercam::model::layers::{GradientFrom, candidates};
 use layercam::model::sidecar::Sidecar;
 
 /// `--model`, or the model built into the binary (EfficientNet-Lite0 with its sidecar and labels),
@@ -50,6 +50,9 @@ enum Command {
         /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
         #[arg(long)]
         model: Option<PathBuf>,
+        /// `next` marks the automatic choice with the authors' grid-artefact fix (see `explain`)
+        #[arg(long, default_value = "layer")]
+        gradient_from: GradientFrom,
     },
     /// Time every stage on one image, and a folder run on both cores
     Bench(bench::Args),
@@ -59,7 +62,7 @@ pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Explain(args) => explain::run(args),
         Command::Eval(args) => eval::run(args),
-        Command::Layers { model } => list_layers(model.as_deref()),
+        Command::Layers { model, gradient_from } => list_layers(model.as_deref(), gradient_from),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -71,10 +74,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn list_layers(path: Option<&Path>) -> Result<()> {
+fn list_layers(path: Option<&Path>, from: GradientFrom) -> Result<()> {
     let model = load_model(path)?;
     println!("   {:<40} {:<20} shape [C, H, W]", "tensor", "op");
-    for c in candidates(&model.classifier) {
+    for c in candidates(&model.classifier, from) {
         let mark = if c.auto { "*" } else { " " };
         println!("{mark}  {:<40} {:<20} {:?}", c.name, c.op, c.shape);
     }

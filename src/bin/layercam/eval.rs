@@ -13,6 +13,7 @@ use layercam::experiments::deletion::{self, Direction};
 use layercam::experiments::localize::{self, Outcome, stage_name};
 use layercam::experiments::{at_input, occlusion, segment};
 use layercam::explain::{self, ClassMaps, Settings, top_classes};
+use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess::{self, Recipe};
 use layercam::runtime;
 use layercam::{Error, Result};
@@ -84,6 +85,9 @@ struct Common {
     /// Override the sidecar's preprocessing: efficientnet-lite or torchvision
     #[arg(long)]
     preprocess: Option<Recipe>,
+    /// `next`: the authors' grid-artefact fix for layers that feed a strided pooling (see `explain`)
+    #[arg(long, default_value = "layer")]
+    gradient_from: GradientFrom,
     /// Folder for `<experiment>.json` and `<experiment>.svg`
     #[arg(long, default_value = ".")]
     out: PathBuf,
@@ -174,7 +178,7 @@ pub fn run(args: Args) -> Result<()> {
 fn evaluate(common: &Common, scorer: &dyn Scorer) -> Result<()> {
     let methods = parse_methods(&common.method)?;
     let settings = Settings { methods: methods.clone(), ..Settings::default() };
-    let job = Job::prepare(common.model.as_deref(), common.preprocess, &common.layers, settings)?;
+    let job = Job::prepare(common.model.as_deref(), common.preprocess, (&common.layers, common.gradient_from), settings)?;
     let truths = match &common.labels {
         Some(path) => Some(read_labels(path, &job)?),
         None => None,

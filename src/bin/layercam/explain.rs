@@ -11,6 +11,7 @@ use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings, top_classes};
 use layercam::gpu::Gpu;
 use layercam::model::Model;
+use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess::{self, Preprocessed, Recipe};
 use layercam::report::{self, Context, OutputFile, Tensors};
 use layercam::runtime::{self, Explainer};
@@ -72,6 +73,11 @@ pub struct Args {
     /// Also write each layer's activation and gradient [C, H, W] as .npy
     #[arg(long)]
     save_tensors: bool,
+    /// `next`: a layer whose only consumer is a stride-2 pooling or depthwise convolution is
+    /// weighed by the gradient at that op's output, upsampled to the layer (the authors' fix for
+    /// the grid such an op leaves in the layer's map; other layers are unchanged). `layer`: its own
+    #[arg(long, default_value = "layer")]
+    gradient_from: GradientFrom,
     /// Where the CAM maths runs: cpu, gpu (WGSL kernels through wgpu), or auto (the GPU if one is found)
     #[arg(long, default_value = "auto")]
     device: Device,
@@ -143,13 +149,18 @@ pub struct Job {
 
 impl Job {
     /// Loads the model, picks the layers, differentiates and plans; the paper's fusion.
-    pub fn prepare(model: Option<&Path>, recipe: Option<Recipe>, layers: &[String], settings: Settings) -> Result<Job> {
+    pub fn prepare(
+        model: Option<&Path>,
+        recipe: Option<Recipe>,
+        (layers, from): (&[String], GradientFrom),
+        settings: Settings,
+    ) -> Result<Job> {
         let mut model = load_model(model)?;
         if let Some(recipe) = recipe {
             model.recipe = recipe;
         }
-        let layers = model.resolve_layers(layers);
-        let explainer = Explainer::new(&model.classifier, &layers)?;
+        let layers = model.resolve_layers(layers, from);
+        let explainer = Explainer::with_gradient_from(&model.classifier, &layers, from)?;
         let fusion = Fusion::paper(&explainer.strides());
         Ok(Job { model, explainer, settings, fusion, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
     }
@@ -165,7 +176,7 @@ impl Job {
 
 pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
-    let mut job = Job::prepare(args.model.as_deref(), args.preprocess, &args.layers, settings)?;
+    let mut job = Job::prepare(args.model.as_deref(), args.preprocess, (&args.layers, args.gradient_from), settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
     job.class = args.class;
     job.top = args.top.into();

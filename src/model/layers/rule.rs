@@ -4,7 +4,9 @@
 //! 1. Candidates are the tensors computed from the image with shape `[1, C, H, W]` and H·W > 1.
 //! 2. A *stage* is the set of candidates sharing one spatial resolution.
 //! 3. Within a stage, tensors that feed a downsampling op (a Conv or pooling with stride > 1) are
-//!    passed over: the LayerCAM authors note a grid artefact on exactly those layers.
+//!    passed over: the LayerCAM authors note a grid artefact on exactly those layers. With
+//!    [`GradientFrom::Next`] (their fix) a tensor whose only consumer is such an op keeping its
+//!    channels ([`strided_consumer`]) stays in: VGG16's last conv of each stage, as in the paper.
 //! 4. Of the rest, the last one (in graph order) that comes out of a non-negative activation
 //!    (Relu, Clip with a lower bound ≥ 0, Sigmoid, HardSigmoid) is chosen: LayerCAM sums
 //!    relu(g)·A, and with A ≥ 0 no location can cancel another's evidence. Failing that, the last
@@ -14,11 +16,11 @@
 
 use std::collections::HashSet;
 
-use super::Candidate;
+use super::{Candidate, GradientFrom};
 use crate::model::classifier::Classifier;
 
-/// Every explainable tensor in graph order, the automatic choice marked.
-pub fn candidates(model: &Classifier) -> Vec<Candidate> {
+/// Every explainable tensor in graph order, the automatic choice (for `from`) marked.
+pub fn candidates(model: &Classifier, from: GradientFrom) -> Vec<Candidate> {
     let mut list: Vec<Candidate> = model
         .graph()
         .node
@@ -30,7 +32,7 @@ pub fn candidates(model: &Classifier) -> Vec<Candidate> {
             (h * w > 1).then(|| Candidate { name: name.clone(), op: info.op.clone(), shape: [c, h, w], auto: false })
         })
         .collect();
-    let chosen: HashSet<String> = choose(model, &list).into_iter().collect();
+    let chosen: HashSet<String> = choose(model, &list, from).into_iter().collect();
     for candidate in &mut list {
         candidate.auto = chosen.contains(&candidate.name);
     }
@@ -38,16 +40,18 @@ pub fn candidates(model: &Classifier) -> Vec<Candidate> {
 }
 
 /// The automatic layers, shallow to deep.
-pub fn auto_layers(model: &Classifier) -> Vec<String> {
-    candidates(model).into_iter().filter(|c| c.auto).map(|c| c.name).collect()
+pub fn auto_layers(model: &Classifier, from: GradientFrom) -> Vec<String> {
+    candidates(model, from).into_iter().filter(|c| c.auto).map(|c| c.name).collect()
 }
 
 /// Names of every candidate, for error messages.
 pub fn candidate_names(model: &Classifier) -> String {
-    candidates(model).into_iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
+    candidates(model, GradientFrom::Layer).into_iter().map(|c| c.name).collect::<Vec<_>>().join(", ")
 }
 
-fn choose(model: &Classifier, list: &[Candidate]) -> Vec<String> {
+fn choose(model: &Classifier, list: &[Candidate], from: GradientFrom) -> Vec<String> {
+    let passed_over =
+        |name: &str| feeds_downsampling(model, name) && !(from == GradientFrom::Next && strided_consumer(model, name).is_some());
     let mut resolutions: Vec<[usize; 2]> = vec![];
     for c in list {
         let resolution = [c.shape[1], c.shape[2]];
@@ -58,8 +62,7 @@ fn choose(model: &Classifier, list: &[Candidate]) -> Vec<String> {
     resolutions
         .iter()
         .filter_map(|resolution| {
-            let stage: Vec<&Candidate> =
-                list.iter().filter(|c| [c.shape[1], c.shape[2]] == *resolution && !feeds_downsampling(model, &c.name)).collect();
+            let stage: Vec<&Candidate> = list.iter().filter(|c| [c.shape[1], c.shape[2]] == *resolution && !passed_over(&c.name)).collect();
             let preferred = stage.iter().rev().find(|c| non_negative(model, &c.name));
             preferred.or(stage.last()).map(|c| c.name.clone())
         })
@@ -67,10 +70,34 @@ fn choose(model: &Classifier, list: &[Candidate]) -> Vec<String> {
 }
 
 fn feeds_downsampling(model: &Classifier, tensor: &str) -> bool {
-    model.consumers(tensor).any(|node| {
-        matches!(node.op_type.as_str(), "Conv" | "MaxPool" | "AveragePool" | "LpPool")
-            && node.attribute.iter().any(|a| a.name == "strides" && a.ints.iter().any(|&s| s > 1))
-    })
+    model.consumers(tensor).any(downsamples)
+}
+
+fn downsamples(node: &tract_onnx::pb::NodeProto) -> bool {
+    matches!(node.op_type.as_str(), "Conv" | "MaxPool" | "AveragePool" | "LpPool")
+        && node.attribute.iter().any(|a| a.name == "strides" && a.ints.iter().any(|&s| s > 1))
+}
+
+/// The output of `tensor`'s only consumer when that consumer downsamples it and keeps its channels
+/// (a strided pooling, or a strided depthwise convolution): where [`GradientFrom::Next`] takes the
+/// layer's gradient from.
+pub fn strided_consumer(model: &Classifier, tensor: &str) -> Option<String> {
+    let mut consumers = model.consumers(tensor);
+    let (node, None) = (consumers.next()?, consumers.next()) else { return None };
+    let output = node.output.first()?;
+    let channels = |name: &str| {
+        model.tensor(name).and_then(|t| match t.shape.as_slice() {
+            &[1, c, _, _] => Some(c),
+            _ => None,
+        })
+    };
+    let kept = channels(tensor).is_some_and(|c| channels(output) == Some(c) && (node.op_type != "Conv" || group(node) == c as i64));
+    (downsamples(node) && kept && node.input.first().is_some_and(|first| first == tensor)).then(|| output.clone())
+}
+
+/// A Conv's `group` attribute (1 when absent): equal to the channels for a depthwise convolution.
+fn group(node: &tract_onnx::pb::NodeProto) -> i64 {
+    node.attribute.iter().find(|a| a.name == "group").map_or(1, |a| a.i)
 }
 
 fn non_negative(model: &Classifier, tensor: &str) -> bool {
