@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cam::{Fusion, Method};
 use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
-use crate::model::layers::Candidate;
-use crate::model::layers::Layer;
+use crate::model::layers::{Candidate, GradientFrom, Layer};
 use crate::model::preprocess::Recipe;
 use crate::{Error, Result};
 
@@ -32,8 +31,9 @@ pub enum Request {
         /// Overrides the sidecar's preprocessing.
         recipe: Option<Recipe>,
     },
-    /// Explain other layers of the current model (re-plans, keeps the image).
-    SetLayers { layers: Vec<String> },
+    /// Explain other layers of the current model, each weighed by the gradient `gradient_from`
+    /// says (re-plans, keeps the image); no layers: the automatic choice for that gradient.
+    SetLayers { layers: Vec<String>, gradient_from: GradientFrom },
     /// Run the network on an image and explain `class` (None: the top-1 class).
     Explain {
         #[serde(with = "serde_bytes")]
@@ -82,10 +82,12 @@ pub struct ModelInfo {
     pub recipe: Recipe,
     /// `[height, width]` of the model input.
     pub input_size: [usize; 2],
-    /// Every explainable tensor, the automatic choice marked.
+    /// Every explainable tensor, the automatic choice (for `gradient_from`) marked.
     pub candidates: Vec<Candidate>,
     /// The layers explained now.
     pub layers: Vec<Layer>,
+    /// Which gradient weighs them (the authors' grid-artefact fix, or each layer's own).
+    pub gradient_from: GradientFrom,
     pub prepare_ms: f64,
 }
 

@@ -67,10 +67,11 @@ impl Session {
                 let layers = model.resolve_layers(&[], GradientFrom::Layer);
                 self.prepare(model, &layers, started, now)
             }
-            Request::SetLayers { layers } => {
+            Request::SetLayers { layers, gradient_from } => {
                 let prepared = self.prepared.take().ok_or_else(no_model)?;
                 let started = now();
-                let result = Explainer::new(&prepared.model.classifier, &layers);
+                let layers = prepared.model.resolve_layers(&layers, gradient_from);
+                let result = Explainer::with_gradient_from(&prepared.model.classifier, &layers, gradient_from);
                 match result {
                     Ok(explainer) => {
                         let model = prepared.model;
@@ -119,8 +120,9 @@ impl Session {
             labels: (0..explainer.classes).map(|c| model.labels.name(c)).collect(),
             recipe: model.recipe,
             input_size: [height, width],
-            candidates: candidates(&model.classifier, GradientFrom::Layer),
+            candidates: candidates(&model.classifier, explainer.gradient_from),
             layers: explainer.layers.clone(),
+            gradient_from: explainer.gradient_from,
             prepare_ms: ms(now() - started),
         }
     }

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
+use layercam::model::layers::GradientFrom;
 use layercam::protocol::{self, Request, Response};
 use layercam::session::Session;
 
@@ -91,7 +92,7 @@ fn bad_images_and_requests_out_of_order_say_what_is_wrong() {
     assert!(message.starts_with("the image cannot be decoded"), "{message}");
     let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
     assert_eq!(message, "invalid input: no image has been explained yet");
-    let message = failure(&send(&mut session, Request::SetLayers { layers: vec!["nope".into()] }));
+    let message = failure(&send(&mut session, Request::SetLayers { layers: vec!["nope".into()], gradient_from: GradientFrom::Layer }));
     assert!(message.starts_with("unknown layer `nope`"), "{message}");
 }
 
@@ -100,9 +101,18 @@ fn other_layers_replan_the_model() {
     let mut session = Session::default();
     load_default(&mut session);
     let layers = vec!["blocks.2_out".to_string(), "head_act_out".to_string()];
-    let ready = send(&mut session, Request::SetLayers { layers });
+    let ready = send(&mut session, Request::SetLayers { layers, gradient_from: GradientFrom::Layer });
     let [Response::ModelReady(info)] = ready.as_slice() else { panic!("ready") };
     assert_eq!(info.layers.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["blocks.2_out", "head_act_out"]);
+    // No layers: the automatic choice for the gradient asked for; with the authors' fix, the
+    // tensors that feed each strided depthwise convolution.
+    let fixed = send(&mut session, Request::SetLayers { layers: vec![], gradient_from: GradientFrom::Next });
+    let [Response::ModelReady(info)] = fixed.as_slice() else { panic!("ready") };
+    let names: Vec<&str> = info.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["hardtanh_2", "hardtanh_6", "hardtanh_10", "hardtanh_22", "head_act_out"]);
+    assert_eq!(info.gradient_from, GradientFrom::Next);
+    let marked: Vec<&str> = info.candidates.iter().filter(|c| c.auto).map(|c| c.name.as_str()).collect();
+    assert_eq!(marked, names, "the list marks the automatic choice for this gradient");
 }
 
 #[test]

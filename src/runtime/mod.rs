@@ -22,6 +22,7 @@ pub struct Explainer {
     pub input_shape: [usize; 4],
     pub classes: usize,
     pub layers: Vec<Layer>,
+    pub gradient_from: GradientFrom,
     /// Per layer, the differentiated tensor whose gradient weighs it: its own index, or (with
     /// [`GradientFrom::Next`]) that of its strided consumer's output, appended after the layers.
     gradient_source: Vec<usize>,
@@ -76,6 +77,7 @@ impl Explainer {
             input_shape: model.input_shape,
             classes: model.classes,
             layers,
+            gradient_from: from,
             gradient_source,
             forward,
             backward,

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::page::State;
 use super::stages;
+use crate::model::layers::GradientFrom;
 
 #[component]
 pub fn LayerPicker(state: State) -> impl IntoView {
@@ -39,6 +40,12 @@ pub fn LayerPicker(state: State) -> impl IntoView {
             <button id="layer-add" on:click=add disabled=move || state.busy.get()
                     title="Add this tensor as a column of maps, in its place between the shallower and the deeper ones">"Add"</button>
             <p class="hint">"Or click a block of the network above the maps."</p>
+            <label class="grid-fix" title="A max pool passes its gradient to one pixel of each window, which leaves a grid in the map of the layer before it. The LayerCAM authors weigh such a layer by the gradient after the pool, smoothly enlarged. Other layers are unchanged; the automatic layers may then include the ones just before each pooling">
+                <input type="checkbox" id="grid-fix" disabled=move || state.busy.get()
+                       prop:checked=move || state.model.with(|m| m.as_ref().is_some_and(|m| m.gradient_from == GradientFrom::Next))
+                       on:change=move |ev| state.set_gradient_from(if event_target_checked(&ev) { GradientFrom::Next } else { GradientFrom::Layer })/>
+                " Grid fix: a layer before a pooling takes the gradient after it"
+            </label>
         </fieldset>
     }
 }

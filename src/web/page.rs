@@ -32,7 +32,7 @@ use super::{bridge, fetch, stages};
 use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
-use crate::model::layers;
+use crate::model::layers::{self, GradientFrom};
 use crate::model::preprocess::Recipe;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response};
 
@@ -117,6 +117,7 @@ pub struct Memory {
     /// A model sent to the worker and not yet ready; the previous one stays until it is.
     pub pending_model: Option<Request>,
     pub layers: Option<Vec<String>>,
+    pub gradient_from: GradientFrom,
     /// The photo whose maps are on screen.
     pub image: Option<Photo>,
     /// A photo sent to the worker (or waiting for the model) and not yet explained: if the worker
@@ -242,8 +243,19 @@ impl State {
         };
         let layers = stages::in_graph_order(&model, layers);
         if !layers.is_empty() && Some(&layers) != memory(|m| m.layers.clone()).as_ref() {
-            self.send(Request::SetLayers { layers });
+            self.send(Request::SetLayers { layers, gradient_from: model.gradient_from });
         }
+    }
+
+    /// Switches the authors' grid-artefact fix on or off. Automatic layers stay automatic (the
+    /// choice differs: with the fix it may take the layer before a strided op); chosen ones stay.
+    pub fn set_gradient_from(&self, gradient_from: GradientFrom) {
+        let Some(model) = self.model.get_untracked() else {
+            return;
+        };
+        let automatic = model.candidates.iter().filter(|c| c.auto).map(|c| &c.name).eq(model.layers.iter().map(|l| &l.name));
+        let layers = if automatic { vec![] } else { self.layers() };
+        self.send(Request::SetLayers { layers, gradient_from });
     }
 
     /// Adds a tensor as a column, in its place between the shallower and the deeper ones.
@@ -319,6 +331,7 @@ fn model_ready(state: State, info: ModelInfo) {
             m.class = None; // another model, other classes: start from its top-1
         }
         m.layers = Some(info.layers.iter().map(|l| l.name.clone()).collect());
+        m.gradient_from = info.gradient_from;
     });
     // The paper's fusion: every stage but the shallowest, the shallow ones scaled by Eq. 9.
     state.fusion.set(Fusion::paper(&layers::strides(&info.layers, info.input_size)).fused);
@@ -374,12 +387,12 @@ fn restart_worker(state: State) {
         state.error.set(Some(err));
         return;
     }
-    let (model, layers) = memory(|m| (m.model.clone(), m.layers.clone()));
+    let (model, layers, gradient_from) = memory(|m| (m.model.clone(), m.layers.clone(), m.gradient_from));
     if let Some(model) = model {
         memory(|m| m.pending_model = Some(model.clone()));
         state.send(model);
         if let Some(layers) = layers {
-            state.send(Request::SetLayers { layers });
+            state.send(Request::SetLayers { layers, gradient_from });
         }
     }
 }

@@ -270,6 +270,22 @@ test('the network strip: one block per tensor, the columns highlighted; a click 
   assert.deepEqual(await texts('#grid thead .stage-name'), ['Stage 1', 'Stage 2', 'Stage 3', 'Stage 4', 'Stage 5', 'Fused']);
 });
 
+test('the grid fix takes the layer before each strided op, weighed by the gradient after it, and switches back', async (t) => {
+  const firstTensor = () => page.getAttribute('#grid thead th:nth-of-type(1)', 'title');
+  const before = await pixels('#cell-0-0');
+  await page.check('#grid-fix');
+  await page.waitForFunction(() => document.querySelector('#grid thead th')?.title.includes('tensor hardtanh_2 '));
+  await waitForGrid(6);
+  t.diagnostic(`with the fix, stage 1 is ${(await firstTensor()).split(' ').slice(0, 2).join(' ')}`);
+  assert.notEqual(await pixels('#cell-0-0'), before, 'stage 1 is another layer now');
+  assert.ok(await colours('#cell-0-0') > 20, 'and its map is not blank');
+  assert.match(await page.$eval('#layer-select option[value="hardtanh_2"]', (o) => o.textContent), /★/, 'the list marks the new choice');
+  await page.uncheck('#grid-fix');
+  await page.waitForFunction(() => document.querySelector('#grid thead th')?.title.includes('tensor hardtanh_1 '));
+  await waitForGrid(6);
+  assert.equal(await pixels('#cell-0-0'), before, 'switched off, the maps are those of before');
+});
+
 test('the fusion panel: one row per stage; a stage left out changes the fused map, not the network', async () => {
   assert.deepEqual((await texts('#fusion tbody th')).map((s) => s.split(' · ')[0]), ['Stage 1', 'Stage 2', 'Stage 3', 'Stage 4', 'Stage 5']);
   const before = await pixels('#fused-0');
