@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 
 use crate::display::Shown;
 use crate::explain::{ClassMaps, Prediction, Settings};
-use crate::model::layers::Layer;
+use crate::model::layers::{GradientFrom, Layer};
 use crate::{Error, Result};
 
 /// A file of the report: a relative path and its bytes.
@@ -39,6 +39,8 @@ pub struct Context<'a> {
     pub preprocess: &'a str,
     pub top: &'a [Prediction],
     pub layers: &'a [Layer],
+    /// Which gradient weighed the layers (`--gradient-from`).
+    pub gradient_from: GradientFrom,
     pub seen: &'a RgbImage,
     pub settings: &'a Settings,
     /// Where the CAM maths ran: "cpu" or the GPU adapter.
@@ -120,6 +122,7 @@ fn summary(
         "box_threshold": ctx.settings.box_threshold,
         "input_size": [ctx.seen.height(), ctx.seen.width()],
         "layers": layers,
+        "gradient_from": ctx.gradient_from,
         "fused": fused,
         "box": boxes,
         "box_format": "[x0, y0, x1, y1], x1 and y1 exclusive (numpy map[y0:y1, x0:x1])",

@@ -169,6 +169,7 @@ fn the_built_in_model_works_from_any_directory() {
     let summary = summary(&elsewhere.join("maps"));
     assert_eq!(summary["model"], "efficientnet_lite0.onnx");
     assert_eq!(summary["top"][0]["label"], "tiger cat");
+    assert_eq!(summary["gradient_from"], "layer");
 }
 
 #[test]

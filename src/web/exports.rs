@@ -55,6 +55,7 @@ fn save(state: State, what: &str) -> Result<(), String> {
                 preprocess: model.recipe.name(),
                 top: &top,
                 layers: &model.layers,
+                gradient_from: model.gradient_from,
                 seen: &seen,
                 settings: &settings,
                 device: &maths::describe(&state.gpu.get_untracked(), state.use_gpu.get_untracked()),

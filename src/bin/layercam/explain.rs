@@ -301,6 +301,7 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             preprocess: job.model.recipe.name(),
             top: &top,
             layers: &job.explainer.layers,
+            gradient_from: job.explainer.gradient_from,
             seen: &seen,
             settings: &job.settings,
             device: &device,
