@@ -176,8 +176,7 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Explains every image of the folder on both cores, scores it, and reports.
 fn evaluate(common: &Common, scorer: &dyn Scorer) -> Result<()> {
-    let methods = parse_methods(&common.method)?;
-    let settings = Settings { methods: methods.clone(), ..Settings::default() };
+    let settings = Settings { methods: parse_methods(&common.method)?, ..Settings::default() };
     let job = Job::prepare(common.model.as_deref(), common.preprocess, (&common.layers, common.gradient_from), settings)?;
     let truths = match &common.labels {
         Some(path) => Some(read_labels(path, &job)?),
