@@ -21,6 +21,9 @@ pub enum Error {
     #[error("the model is not an image classifier: {0}")]
     NotClassifier(String),
 
+    #[error("the model's input is too large: {0}")]
+    ModelTooLarge(String),
+
     #[error("unknown layer `{name}`; valid layers are: {valid}")]
     UnknownLayer { name: String, valid: String },
 

@@ -35,6 +35,26 @@ fn a_model_without_an_image_input_is_not_a_classifier() {
     assert_eq!(err.to_string(), "the model is not an image classifier: its input `x` has 2 dimensions; an image input has 4 (N, C, H, W)");
 }
 
+/// A model file is untrusted: one that declares a huge input is refused when it is read, before
+/// anything is allocated for it (this aborted the CLI in preprocessing: 30 GB asked for).
+#[test]
+fn a_model_declaring_a_huge_input_is_refused_before_anything_is_allocated() {
+    let classifier = |shape: [usize; 4]| {
+        let mut net = Net::new(&shape);
+        let mean = net.node("GlobalAveragePool", &["x"], vec![]);
+        let flat = net.node("Flatten", &[&mean], vec![int("axis", 1)]);
+        let w = net.weight(&[2, shape[1]]);
+        let logits = net.node("Gemm", &[&flat, &w], vec![int("transB", 1)]);
+        net.proto(&logits).encode_to_vec()
+    };
+    for shape in [[1, 3, 100_000, 100_000], [1, 3, 4097, 16], [1, 1000, 16, 16]] {
+        let err = load(&classifier(shape));
+        assert!(matches!(err, Error::ModelTooLarge(_)), "{shape:?}: {err:?}");
+        assert!(err.to_string().starts_with("the model's input is too large: `x` declares"), "{err}");
+    }
+    assert!(Classifier::from_bytes(&classifier([1, 3, 4096, 16])).is_ok(), "4096 a side is still accepted");
+}
+
 #[test]
 fn a_model_without_class_logits_is_not_a_classifier() {
     let mut net = Net::new(&[1, 3, 4, 4]);

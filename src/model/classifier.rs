@@ -12,6 +12,14 @@ use crate::{Error, Result};
 /// Image size used when the model leaves height and width open.
 pub const DEFAULT_IMAGE_SIDE: usize = 224;
 
+/// The largest input side a model may declare: 4096² pixels of 3 channels are 200 MB per tensor
+/// already, and a model file is untrusted input (a declared 100000×100000 input would ask for
+/// 120 GB before the first layer runs).
+pub const MAX_INPUT_SIDE: usize = 4096;
+
+/// The most channels an image input may declare (photos have 1 to 4).
+pub const MAX_INPUT_CHANNELS: usize = 16;
+
 /// What we know about one tensor of the forward graph.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorInfo {
@@ -160,7 +168,15 @@ fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
     let channels =
         channels.ok_or_else(|| Error::NotClassifier(format!("its input `{}` leaves the number of channels open", input.name)))?;
     let side = |d: &Option<usize>| d.unwrap_or(DEFAULT_IMAGE_SIDE);
-    Ok((input.name.clone(), [1, channels, side(height), side(width)]))
+    let (height, width) = (side(height), side(width));
+    if height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE || channels > MAX_INPUT_CHANNELS {
+        return Err(Error::ModelTooLarge(format!(
+            "`{}` declares {channels} channels of {height}×{width} pixels; at most {MAX_INPUT_CHANNELS} channels of \
+             {MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} are accepted",
+            input.name
+        )));
+    }
+    Ok((input.name.clone(), [1, channels, height, width]))
 }
 
 /// Declared dimensions of a graph input; `None` where symbolic or unknown.
