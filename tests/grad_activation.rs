@@ -74,3 +74,38 @@ fn relu_gradient_is_zero_exactly_at_zero_as_in_pytorch() {
     assert_eq!(grad[(0, 0, 0, 0)], 0.0);
     assert_ne!(grad[(0, 0, 0, 1)], 0.0);
 }
+
+/// x + 3 (positive for |x| < 3) → op → logits: for the functions defined on positive numbers only.
+fn positive_case(op: &str, extra: Option<f32>) -> f32 {
+    let mut net = Net::new(&[1, 2, 3, 3]);
+    let three = net.constant(vec![3.0], &[]);
+    let shifted = net.node("Add", &["x", &three], vec![]);
+    let inputs: Vec<String> = std::iter::once(shifted).chain(extra.map(|e| net.constant(vec![e], &[]))).collect();
+    let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let y = net.node(op, &refs, vec![]);
+    let logits = net.logits_from(&y);
+    let x = input_avoiding(&[1, 2, 3, 3], &[], 0.05, 1.0);
+    let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+    println!("{op} {extra:?}: worst relative error {worst:.2e}");
+    worst
+}
+
+#[test]
+fn the_maths_of_normalisations_and_attention() {
+    assert!(activation_case("Exp", &[], vec![], &[], 1.0) < TOLERANCE);
+    assert!(activation_case("Neg", &[], vec![], &[], 1.0) < TOLERANCE);
+    assert!(activation_case("Erf", &[], vec![], &[], 1.5) < TOLERANCE);
+    assert!(positive_case("Sqrt", None) < TOLERANCE);
+    assert!(positive_case("Reciprocal", None) < TOLERANCE);
+    assert!(positive_case("Pow", Some(2.0)) < TOLERANCE, "LayerNorm's decomposed variance");
+    assert!(positive_case("Pow", Some(-0.5)) < TOLERANCE);
+}
+
+#[test]
+fn pow_by_an_exponent_from_the_image_is_refused() {
+    let mut net = Net::new(&[1, 2, 3, 3]);
+    let y = net.node("Pow", &["x", "x"], vec![]);
+    let logits = net.logits_from(&y);
+    let err = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]).err().expect("refused");
+    assert!(err.to_string().contains("its exponent depends on the image"), "{err}");
+}

@@ -1,4 +1,5 @@
-//! Pointwise activations: ∂x = g · slope, where the slope depends on the image only. The slope is
+//! Pointwise functions (activations, and the maths of normalisations and attention: Exp, Sqrt,
+//! Reciprocal, Pow by a constant, Erf, Neg): ∂x = g · slope, where the slope depends on the image only. The slope is
 //! built in the precompute graph (once per forward), so a backward costs one Mul per activation
 //! whatever the number of classes.
 //!
@@ -17,7 +18,43 @@ use crate::Result;
 
 pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     let y = step.output().to_string();
+    let x = step.node.input[0].clone();
     let slope = match step.node.op_type.as_str() {
+        // −g needs no slope from the forward.
+        "Neg" => return Ok(with_first(b.op("Neg", &[step.output_grad()?], vec![]), step.node.input.len())),
+        // exp' = y
+        "Exp" => b.precompute.op("Identity", &[&y], vec![]),
+        "Sqrt" => {
+            // sqrt' = 1 / (2y): infinite at 0, as in PyTorch.
+            let p = &mut b.precompute;
+            let half = p.scalar(0.5);
+            p.op("Div", &[&half, &y], vec![])
+        }
+        "Reciprocal" => {
+            // (1/x)' = −1/x² = −y²
+            let p = &mut b.precompute;
+            let square = p.op("Mul", &[&y, &y], vec![]);
+            p.op("Neg", &[&square], vec![])
+        }
+        "Pow" => {
+            // (x^p)' = p · x^(p − 1), for an exponent that does not depend on the image.
+            step.require_constant(1.., "exponent")?;
+            let exponent = step.input(1).ok_or_else(|| step.unsupported("it has no exponent"))?.to_string();
+            let p = &mut b.precompute;
+            let one = p.scalar(1.0);
+            let lower = p.op("Sub", &[&exponent, &one], vec![]);
+            let power = p.op("Pow", &[&x, &lower], vec![]);
+            p.op("Mul", &[&power, &exponent], vec![])
+        }
+        "Erf" => {
+            // erf' = 2/√π · exp(−x²)
+            let p = &mut b.precompute;
+            let square = p.op("Mul", &[&x, &x], vec![]);
+            let negative = p.op("Neg", &[&square], vec![]);
+            let bell = p.op("Exp", &[&negative], vec![]);
+            let scale = p.scalar(std::f32::consts::FRAC_2_SQRT_PI);
+            p.op("Mul", &[&bell, &scale], vec![])
+        }
         "Relu" => b.precompute.op("Sign", &[&y], vec![]),
         "Clip" => match clip_bounds(b, step) {
             (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),

@@ -93,7 +93,8 @@ pub(crate) type Rule = fn(&mut Builder, &Step) -> Result<Vec<Option<String>>>;
 fn rule_for(op_type: &str) -> Option<Rule> {
     Some(match op_type {
         "Conv" => conv::conv,
-        "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" => activation::activation,
+        "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" | "Neg" | "Exp" | "Sqrt" | "Reciprocal"
+        | "Pow" | "Erf" => activation::activation,
         "Add" | "Sub" | "Mul" | "Div" => elementwise::arithmetic,
         "Gemm" => linear::gemm,
         "MatMul" => linear::matmul,
