@@ -78,3 +78,28 @@ fn max_pool_ties_go_to_the_first_maximum_as_in_pytorch() {
     assert_ne!(routed[0], 0.0, "the first maximum takes the gradient");
     assert_eq!(&routed[1..], &[0.0, 0.0, 0.0]);
 }
+
+#[test]
+fn average_pool_with_and_without_padding_in_the_count_and_ceil_mode() {
+    // DenseNet's transition (2/2), GoogLeNet's 3×3/1 padded, and a padded 3×3/2 whose last window
+    // runs past the input in ceil mode, on an odd-sized input.
+    let cases = [(vec![2, 2], vec![2, 2], vec![0, 0, 0, 0], 0, 0), (vec![3, 3], vec![1, 1], vec![1, 1, 1, 1], 0, 0)];
+    let padded = [(0, 0), (1, 0), (0, 1), (1, 1)].map(|(include, ceil)| (vec![3, 3], vec![2, 2], vec![1, 1, 1, 1], include, ceil));
+    for (kernel, strides, pads, include, ceil) in cases.into_iter().chain(padded) {
+        let mut net = Net::new(&[1, 2, 7, 6]);
+        let attributes = vec![
+            ints("kernel_shape", &kernel),
+            ints("strides", &strides),
+            ints("pads", &pads),
+            int("count_include_pad", include),
+            int("ceil_mode", ceil),
+        ];
+        let y = net.node("AveragePool", &["x"], attributes);
+        println!(
+            "kernel {kernel:?} strides {strides:?} pads {pads:?} count_include_pad {include} ceil_mode {ceil}: {:?}",
+            net.shape_of(&y)
+        );
+        let logits = net.logits_from(&y);
+        assert!(check(net, &logits, &input_avoiding(&[1, 2, 7, 6], &[], 0.0, 1.0)) < TOLERANCE);
+    }
+}

@@ -102,6 +102,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "GlobalAveragePool" => pool::global_average,
         "ReduceMean" | "ReduceSum" => pool::reduce,
         "MaxPool" => pool::max_pool,
+        "AveragePool" => pool::average_pool,
         "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => shape::shape,
         _ => return None,
     })

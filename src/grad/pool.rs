@@ -1,10 +1,10 @@
-//! Pooling and reductions: GlobalAveragePool, ReduceMean / ReduceSum, MaxPool.
+//! Pooling and reductions: GlobalAveragePool, ReduceMean / ReduceSum, MaxPool, AveragePool.
 
 use tract_onnx::prelude::DatumType;
 
 use super::Step;
-use super::builder::{Attributes, Builder, int, string};
-use super::conv::with_first;
+use super::builder::{Attributes, Builder, int, ints, string};
+use super::conv::{explicit_pads, with_first};
 use crate::Result;
 
 /// Every input position receives g / (H·W) of its channel.
@@ -87,4 +87,66 @@ pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String
     let scattered = b.op("ScatterElements", &[&zeros, &indices, &g], vec![int("axis", 1), string("reduction", "add")]);
     let dx = b.reshape_like(&scattered, &xs);
     Ok(with_first(dx, node.input.len()))
+}
+
+/// AveragePool spreads each output gradient evenly over its window: g / count, summed back by a
+/// transposed depthwise convolution with a kernel of ones. `count` is the window's size, or with
+/// `count_include_pad = 0` the input pixels it covers; a `ceil_mode` window that runs past the
+/// padding counts only what it covers (PyTorch's rule). Both depend on the shapes only.
+pub(super) fn average_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    let node = step.node;
+    let (xs, ys) = (b.shape(&node.input[0])?, b.shape(step.output())?);
+    let spatial = xs.len() - 2;
+    let kernel = node.attr_ints("kernel_shape").ok_or_else(|| step.unsupported("it has no kernel_shape"))?;
+    let strides = node.attr_ints("strides").unwrap_or_else(|| vec![1; spatial]);
+    if node.attr_ints("dilations").is_some_and(|d| d.iter().any(|&d| d != 1)) {
+        return Err(step.unsupported("dilated average pooling"));
+    }
+    let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &|i| kernel[i])?;
+    let include_pad = node.attr_int("count_include_pad").unwrap_or(0) == 1;
+    // Per axis, how many values each output's window averages.
+    let counts: Vec<Vec<f32>> = (0..spatial)
+        .map(|i| {
+            let size = xs[2 + i] as i64;
+            (0..ys[2 + i] as i64)
+                .map(|o| {
+                    let start = o * strides[i] - begin[i];
+                    let stop = (start + kernel[i]).min(size + end[i]);
+                    let covered = if include_pad { stop - start } else { stop.min(size) - start.max(0) };
+                    covered as f32
+                })
+                .collect()
+        })
+        .collect();
+    let divisors: Vec<f32> = cartesian(&counts).into_iter().map(|c| 1.0 / c).collect();
+    let dims: Vec<usize> = [1, 1].into_iter().chain(ys[2..].iter().copied()).collect();
+    let divisors = b.const_f32(&divisors, &dims);
+    let scaled = b.op("Mul", &[step.output_grad()?, &divisors], vec![]);
+
+    let channels = xs[1];
+    let kernel_dims: Vec<usize> = [channels, 1].into_iter().chain(kernel.iter().map(|&k| k as usize)).collect();
+    let ones = b.const_f32(&vec![1.0; kernel_dims.iter().product()], &kernel_dims);
+    // The transposed convolution's end padding crops what the windows reached past the input
+    // (ceil_mode); output_padding adds what the floor division dropped.
+    let (mut end_pads, mut output_padding) = (vec![], vec![]);
+    for i in 0..spatial {
+        let reached = (ys[2 + i] as i64 - 1) * strides[i] + kernel[i] - begin[i];
+        let past = reached - xs[2 + i] as i64;
+        end_pads.push(past.max(0));
+        output_padding.push((-past).max(0));
+    }
+    let attributes = vec![
+        int("group", channels as i64),
+        ints("strides", &strides),
+        ints("kernel_shape", &kernel),
+        ints("pads", &[begin, end_pads].concat()),
+        ints("output_padding", &output_padding),
+    ];
+    let dx = b.op("ConvTranspose", &[&scaled, &ones], attributes);
+    Ok(with_first(dx, node.input.len()))
+}
+
+/// Products of one value per axis, the last axis fastest: the row-major grid of `per_axis`.
+fn cartesian(per_axis: &[Vec<f32>]) -> Vec<f32> {
+    per_axis.iter().fold(vec![1.0], |grid, axis| grid.iter().flat_map(|g| axis.iter().map(move |a| g * a)).collect())
 }
