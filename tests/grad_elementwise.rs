@@ -73,3 +73,33 @@ fn an_activation_broadcast_over_space() {
         }) < TOLERANCE
     );
 }
+
+#[test]
+fn sum_and_mean_of_n_inputs_with_broadcasting() {
+    for op in ["Sum", "Mean"] {
+        let mut net = Net::new(&[1, 2, 3, 3]);
+        let relu = net.node("Relu", &["x"], vec![]);
+        let per_channel = net.weight(&[1, 2, 1, 1]);
+        let y = net.node(op, &["x", &relu, &per_channel], vec![]);
+        let logits = net.logits_from(&y);
+        let x = input_avoiding(&[1, 2, 3, 3], &[0.0], 0.05, 1.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("{op}: worst relative error {worst:.2e}");
+        assert!(worst < 2e-3, "{op}: {worst}");
+    }
+}
+
+#[test]
+fn softmax_and_log_softmax_along_an_inner_axis_as_attention_does() {
+    for (op, axis) in [("Softmax", -1), ("Softmax", 2), ("LogSoftmax", -1)] {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let y = net.node(op, &["x"], vec![int("axis", axis)]);
+        // Weigh the probabilities by the input, as attention weighs its values.
+        let mixed = net.node("Mul", &[&y, "x"], vec![]);
+        let logits = net.logits_from(&mixed);
+        let x = input_avoiding(&[1, 2, 3, 4], &[], 0.0, 2.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("{op} axis {axis}: worst relative error {worst:.2e}");
+        assert!(worst < 2e-3, "{op} axis {axis}: {worst}");
+    }
+}

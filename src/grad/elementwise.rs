@@ -1,4 +1,4 @@
-//! Broadcasting arithmetic: Add, Sub, Mul, Div. Each operand that needs a gradient gets the
+//! Broadcasting arithmetic: Add, Sub, Mul, Div, and Sum / Mean of n inputs. Each operand that needs a gradient gets the
 //! output gradient times its partial derivative, summed back over the axes it was broadcast on.
 
 use super::Step;
@@ -28,7 +28,11 @@ pub(super) fn arithmetic(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
 fn partial(b: &mut Builder, step: &Step, g: &str, index: usize) -> String {
     let other = |b: &mut Builder| b.forward(&step.node.input[1 - index]);
     match (step.node.op_type.as_str(), index) {
-        ("Add", _) | ("Sub", 0) => g.to_string(),
+        ("Add" | "Sum", _) | ("Sub", 0) => g.to_string(),
+        ("Mean", _) => {
+            let share = b.scalar(1.0 / step.node.input.len() as f32);
+            b.op("Mul", &[g, &share], vec![])
+        }
         ("Sub", _) => b.op("Neg", &[g], vec![]),
         ("Mul", _) => {
             let other = other(b);

@@ -18,6 +18,7 @@ mod elementwise;
 mod linear;
 mod pool;
 mod shape;
+mod softmax;
 
 use std::collections::{HashMap, HashSet};
 
@@ -95,7 +96,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "Conv" => conv::conv,
         "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" | "Neg" | "Exp" | "Sqrt" | "Reciprocal"
         | "Pow" | "Erf" => activation::activation,
-        "Add" | "Sub" | "Mul" | "Div" => elementwise::arithmetic,
+        "Add" | "Sub" | "Mul" | "Div" | "Sum" | "Mean" => elementwise::arithmetic,
         "Gemm" => linear::gemm,
         "MatMul" => linear::matmul,
         "BatchNormalization" => linear::batch_norm,
@@ -103,6 +104,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "ReduceMean" | "ReduceSum" => pool::reduce,
         "MaxPool" => pool::max_pool,
         "AveragePool" => pool::average_pool,
+        "Softmax" | "LogSoftmax" => softmax::softmax,
         "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => shape::shape,
         _ => return None,
     })
