@@ -1,4 +1,4 @@
-//! Reshape-like ops, Transpose and Concat backward against finite differences.
+//! Reshape-like ops, Transpose, Concat, Slice and Pad backward against finite differences.
 
 mod common;
 
@@ -40,4 +40,45 @@ fn concat_of_the_input_with_a_transform_of_itself() {
     let y = net.node("Concat", &["x", &doubled, "x"], vec![int("axis", 1)]);
     let logits = net.logits_from(&y);
     assert!(check(net, &logits) < TOLERANCE);
+}
+
+#[test]
+fn slices_from_both_ends_past_the_edge_and_on_chosen_axes() {
+    // The class token of a ViT ([:, :1]) and a crop with negative and out-of-range bounds.
+    for (starts, ends, axes) in
+        [(vec![0], vec![1], vec![2]), (vec![1, -3], vec![i64::MAX, -1], vec![1, 3]), (vec![-2], vec![100], vec![-2])]
+    {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let (s, e, a) = (net.int_constant(&starts), net.int_constant(&ends), net.int_constant(&axes));
+        let y = net.node("Slice", &["x", &s, &e, &a], vec![]);
+        let logits = net.logits_from(&y);
+        let worst = check(net, &logits);
+        println!("Slice {starts:?}..{ends:?} on {axes:?}: worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
+    }
+}
+
+#[test]
+fn constant_padding() {
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let p = net.int_constant(&[0, 0, 1, 2, 0, 0, 2, 1]);
+    let y = net.node("Pad", &["x", &p], vec![]);
+    let logits = net.logits_from(&y);
+    assert!(check(net, &logits) < TOLERANCE);
+}
+
+/// Reflect and edge padding, and negative pads (which tract cannot run), are refused by name
+/// before anything is planned.
+#[test]
+fn other_paddings_are_refused_by_name() {
+    for (pads, mode, message) in
+        [([0, 0, 1, 1, 0, 0, 1, 1], "reflect", "mode `reflect`"), ([0, 0, -1, 1, 0, 0, 1, 0], "constant", "negative pads")]
+    {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let p = net.int_constant(&pads);
+        let y = net.node("Pad", &["x", &p], vec![string("mode", mode)]);
+        let logits = net.logits_from(&y);
+        let Err(err) = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]) else { panic!("refused") };
+        assert!(err.to_string().contains(message), "{err}");
+    }
 }

@@ -105,7 +105,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "MaxPool" => pool::max_pool,
         "AveragePool" => pool::average_pool,
         "Softmax" | "LogSoftmax" => softmax::softmax,
-        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" => shape::shape,
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Slice" | "Pad" => shape::shape,
         _ => return None,
     })
 }

@@ -1,4 +1,5 @@
-//! Ops that only move values: reshapes, transposes, concatenation, and identities.
+//! Ops that only move values: reshapes, transposes, concatenation, slices, constant padding, and
+//! identities. A slice's gradient is the gradient padded back with zeros; a padding's is a slice.
 
 use super::Step;
 use super::builder::{Attributes, Builder, ints};
@@ -26,6 +27,8 @@ pub(super) fn shape(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>>
             b.op("Transpose", &[&g], vec![ints("perm", &inverse)])
         }
         "Concat" => return concat(b, step, &g),
+        "Slice" => slice(b, step, &g)?,
+        "Pad" => unpad(b, step, &g)?,
         other => unreachable!("shape rule registered for {other}"),
     };
     Ok(with_first(dx, node.input.len()))
@@ -51,4 +54,61 @@ fn concat(b: &mut Builder, step: &Step, g: &str) -> Result<Vec<Option<String>>> 
         start += size;
     }
     Ok(grads)
+}
+
+/// Slice with constant starts, ends, axes and step 1 (inputs from opset 10, attributes before):
+/// the gradient padded back with zeros to the input's shape.
+fn slice(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
+    let xs = b.shape(&step.node.input[0])?;
+    let rank = xs.len() as i64;
+    let constant = |index: usize, attribute: &str| match step.input(index) {
+        Some(name) => b.model.constant_i64(name).ok_or_else(|| step.unsupported(format!("its input {index} is not a constant"))),
+        None => step.node.attr_ints(attribute).ok_or_else(|| step.unsupported(format!("it has no {attribute}"))),
+    };
+    let (starts, ends) = (constant(1, "starts")?, constant(2, "ends")?);
+    let axes = if step.input(3).is_some() || step.node.attr_ints("axes").is_some() {
+        constant(3, "axes")?
+    } else {
+        (0..starts.len() as i64).collect()
+    };
+    let steps = if step.input(4).is_some() { constant(4, "steps")? } else { vec![1; starts.len()] };
+    let mut pads = vec![0; 2 * xs.len()];
+    for (((&start, &end), &axis), &stride) in starts.iter().zip(&ends).zip(&axes).zip(&steps) {
+        let axis = if axis < 0 { axis + rank } else { axis } as usize;
+        if stride != 1 || axis == 0 {
+            return Err(step.unsupported("a slice with a step other than 1, or along the batch axis"));
+        }
+        let size = xs[axis] as i64;
+        let clamp = |v: i64| if v < 0 { v + size } else { v }.clamp(0, size);
+        pads[axis] = clamp(start);
+        pads[xs.len() + axis] = size - clamp(end).max(clamp(start));
+    }
+    let pads = b.const_i64(&pads);
+    Ok(b.op("Pad", &[g, &pads], vec![]))
+}
+
+/// Pad in constant mode (pads as input from opset 11, as attribute before): the gradient with the
+/// padding sliced off. Negative pads (cropping) are refused: tract cannot run them.
+fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
+    let mode = step.node.attr_string("mode").unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return Err(step.unsupported(format!("mode `{mode}` (only constant padding is supported)")));
+    }
+    let pads = match step.input(1) {
+        Some(name) => b.model.constant_i64(name).ok_or_else(|| step.unsupported("its pads are not a constant"))?,
+        None => step.node.attr_ints("pads").ok_or_else(|| step.unsupported("it has no pads"))?,
+    };
+    if step.input(3).is_some() {
+        return Err(step.unsupported("pads on chosen axes (opset 18's axes input)"));
+    }
+    let rank = pads.len() / 2;
+    if pads.iter().any(|&p| p < 0) || pads[0] != 0 || pads[rank] != 0 {
+        return Err(step.unsupported(format!("pads {pads:?}: negative pads (cropping) and padding of the batch axis are not supported")));
+    }
+    let ys = b.shape(step.output())?;
+    let starts = b.const_i64(&pads[1..rank]);
+    let ends: Vec<i64> = (1..rank).map(|i| ys[i] as i64 - pads[rank + i]).collect();
+    let ends = b.const_i64(&ends);
+    let axes = b.const_i64(&(1..rank as i64).collect::<Vec<_>>());
+    Ok(b.op("Slice", &[g, &starts, &ends, &axes], vec![]))
 }
