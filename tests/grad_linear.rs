@@ -1,4 +1,4 @@
-//! Gemm, MatMul and BatchNormalization backward against finite differences.
+//! Gemm, MatMul, BatchNormalization and LayerNormalization backward against finite differences.
 
 mod common;
 
@@ -64,4 +64,39 @@ fn batch_normalization_in_inference_mode() {
     let y = net.node("BatchNormalization", &["x", &scale, &bias, &mean, &variance], vec![float("epsilon", 1e-3)]);
     let logits = net.logits_from(&y);
     assert!(check(net, &logits, &[1, 3, 2, 2]) < TOLERANCE);
+}
+
+#[test]
+fn layer_normalization_over_the_last_axis_and_over_all_but_the_batch() {
+    for (axis, normalised) in [(-1, vec![4]), (1, vec![2, 3, 4])] {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let size = normalised.iter().product();
+        let (scale, bias) = (net.constant(Lcg(3).values(size), &normalised), net.constant(Lcg(4).values(size), &normalised));
+        let y = net.node("LayerNormalization", &["x", &scale, &bias], vec![int("axis", axis), float("epsilon", 1e-5)]);
+        let logits = net.logits_from(&y);
+        let x = input_avoiding(&[1, 2, 3, 4], &[], 0.0, 1.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("LayerNormalization axis {axis}: worst relative error {worst:.2e}");
+        assert!(worst < 5e-3, "axis {axis}: {worst}");
+    }
+}
+
+/// The TorchScript exporter's LayerNorm before opset 17: ReduceMean, Sub, Pow, Add, Sqrt, Div.
+#[test]
+fn layer_normalization_in_its_decomposed_form() {
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let mean = net.node("ReduceMean", &["x"], vec![ints("axes", &[-1]), int("keepdims", 1)]);
+    let centred = net.node("Sub", &["x", &mean], vec![]);
+    let two = net.constant(vec![2.0], &[]);
+    let square = net.node("Pow", &[&centred, &two], vec![]);
+    let variance = net.node("ReduceMean", &[&square], vec![ints("axes", &[-1]), int("keepdims", 1)]);
+    let epsilon = net.constant(vec![1e-5], &[]);
+    let variance = net.node("Add", &[&variance, &epsilon], vec![]);
+    let deviation = net.node("Sqrt", &[&variance], vec![]);
+    let y = net.node("Div", &[&centred, &deviation], vec![]);
+    let logits = net.logits_from(&y);
+    let x = input_avoiding(&[1, 2, 3, 4], &[], 0.0, 1.0);
+    let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+    println!("decomposed LayerNorm: worst relative error {worst:.2e}");
+    assert!(worst < 5e-3, "{worst}");
 }

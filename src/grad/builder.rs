@@ -131,6 +131,11 @@ impl<'m> Builder<'m> {
         }
     }
 
+    /// The model's ONNX opset: what the precompute graph, which joins the forward, is written for.
+    pub fn model_opset(&self) -> i64 {
+        self.model.proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(13, |o| o.version)
+    }
+
     /// Refers to a forward tensor (activation, weight, constant) from the backward graph.
     pub fn forward(&mut self, name: &str) -> String {
         self.forward_refs.insert(name.to_string());

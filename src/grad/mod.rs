@@ -16,6 +16,7 @@ pub mod builder;
 mod conv;
 mod elementwise;
 mod linear;
+mod normalization;
 mod pool;
 mod shape;
 mod softmax;
@@ -100,6 +101,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "Gemm" => linear::gemm,
         "MatMul" => linear::matmul,
         "BatchNormalization" => linear::batch_norm,
+        "LayerNormalization" => normalization::layer_norm,
         "GlobalAveragePool" => pool::global_average,
         "ReduceMean" | "ReduceSum" => pool::reduce,
         "MaxPool" => pool::max_pool,

@@ -30,7 +30,7 @@ pub(super) fn softmax(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>
 /// The axis, non-negative. Before opset 13 the op flattened every axis from `axis` (default 1) on;
 /// that equals one axis only when it is the last.
 fn axis(b: &Builder, step: &Step, rank: i64) -> Result<i64> {
-    let opset = b.model.proto.opset_import.iter().find(|o| o.domain.is_empty() || o.domain == "ai.onnx").map_or(13, |o| o.version);
+    let opset = b.model_opset();
     let axis = step.node.attr_int("axis").unwrap_or(if opset < 13 { 1 } else { -1 });
     let axis = if axis < 0 { axis + rank } else { axis };
     if opset < 13 && axis != rank - 1 {
