@@ -109,3 +109,13 @@ fn pow_by_an_exponent_from_the_image_is_refused() {
     let Err(err) = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]) else { panic!("refused") };
     assert!(err.to_string().contains("its exponent depends on the image"), "{err}");
 }
+
+#[test]
+fn prelu_with_a_slope_per_channel() {
+    let mut net = Net::new(&[1, 2, 3, 3]);
+    let alpha = net.constant(vec![0.25, -0.5], &[2, 1, 1]);
+    let y = net.node("PRelu", &["x", &alpha], vec![]);
+    let logits = net.logits_from(&y);
+    let x = input_avoiding(&[1, 2, 3, 3], &[0.0], 0.05, 1.0);
+    assert!(check_against_finite_differences(&net.build(&logits), &x, 1e-2) < TOLERANCE);
+}

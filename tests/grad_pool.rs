@@ -103,3 +103,11 @@ fn average_pool_with_and_without_padding_in_the_count_and_ceil_mode() {
         assert!(check(net, &logits, &input_avoiding(&[1, 2, 7, 6], &[], 0.0, 1.0)) < TOLERANCE);
     }
 }
+
+#[test]
+fn global_max_pool() {
+    let mut net = Net::new(&[1, 3, 4, 5]);
+    let y = net.node("GlobalMaxPool", &["x"], vec![]);
+    let logits = net.logits_from(&y);
+    assert!(check(net, &logits, &distinct_input(&[1, 3, 4, 5])) < TOLERANCE);
+}

@@ -60,6 +60,18 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
             (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),
             (lo, hi) => inside(&mut b.precompute, &y, lo.as_deref(), hi.as_deref()),
         },
+        "PRelu" => {
+            // 1 where x > 0, the (constant, broadcast) slope α elsewhere: α + (1 − α)·[x > 0].
+            step.require_constant(1.., "slope")?;
+            let alpha = step.node.input[1].clone();
+            let p = &mut b.precompute;
+            let positive = p.op("Relu", &[&x], vec![]);
+            let positive = p.op("Sign", &[&positive], vec![]);
+            let one = p.scalar(1.0);
+            let rest = p.op("Sub", &[&one, &alpha], vec![]);
+            let scaled = p.op("Mul", &[&positive, &rest], vec![]);
+            p.op("Add", &[&scaled, &alpha], vec![])
+        }
         "LeakyRelu" => {
             // 1 where y > 0 (⇔ x > 0 for a positive slope), α elsewhere: α + (1 − α)·[y > 0].
             let alpha = step.node.attr_float("alpha").unwrap_or(0.01);

@@ -95,8 +95,8 @@ pub(crate) type Rule = fn(&mut Builder, &Step) -> Result<Vec<Option<String>>>;
 fn rule_for(op_type: &str) -> Option<Rule> {
     Some(match op_type {
         "Conv" => conv::conv,
-        "Relu" | "Clip" | "LeakyRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" | "Neg" | "Exp" | "Sqrt" | "Reciprocal"
-        | "Pow" | "Erf" => activation::activation,
+        "Relu" | "Clip" | "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" | "Neg" | "Exp" | "Sqrt"
+        | "Reciprocal" | "Pow" | "Erf" => activation::activation,
         "Add" | "Sub" | "Mul" | "Div" | "Sum" | "Mean" => elementwise::arithmetic,
         "Gemm" => linear::gemm,
         "MatMul" => linear::matmul,
@@ -104,7 +104,7 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "LayerNormalization" => normalization::layer_norm,
         "GlobalAveragePool" => pool::global_average,
         "ReduceMean" | "ReduceSum" => pool::reduce,
-        "MaxPool" => pool::max_pool,
+        "MaxPool" | "GlobalMaxPool" => pool::max_pool,
         "AveragePool" => pool::average_pool,
         "Softmax" | "LogSoftmax" => softmax::softmax,
         "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Slice" | "Pad" => shape::shape,

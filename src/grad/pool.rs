@@ -1,4 +1,5 @@
-//! Pooling and reductions: GlobalAveragePool, ReduceMean / ReduceSum, MaxPool, AveragePool.
+//! Pooling and reductions: GlobalAveragePool, ReduceMean / ReduceSum, MaxPool and GlobalMaxPool,
+//! AveragePool.
 
 use tract_onnx::prelude::DatumType;
 
@@ -59,7 +60,8 @@ pub(super) fn reduce(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
     spread(b, step, &g, &xs, factor)
 }
 
-/// MaxPool routes each output gradient to the position of its maximum. We run the pooling again
+/// MaxPool (and GlobalMaxPool: one window over the plane) routes each output gradient to the
+/// position of its maximum. We run the pooling again
 /// with its Indices output (flattened over C·H·W since the batch is 1; first maximum wins, as in
 /// PyTorch) and scatter-add: overlapping windows accumulate.
 pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
@@ -68,6 +70,11 @@ pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String
     let (inputs, outputs): (usize, usize) = (xs[1..].iter().product(), ys[1..].iter().product());
     let mut attributes: Vec<_> = node.attribute.iter().filter(|a| a.name != "storage_order").cloned().collect();
     attributes.push(int("storage_order", 0));
+    if node.op_type == "GlobalMaxPool" {
+        // The same as one window over the whole plane.
+        let plane: Vec<i64> = xs[2..].iter().map(|&d| d as i64).collect();
+        attributes.push(ints("kernel_shape", &plane));
+    }
     // The indices depend on the image only: computed once per forward, in the precompute graph.
     let indices = b.precompute.op_n("MaxPool", &[&node.input[0]], attributes, 2).remove(1);
     let indices = b.save(indices, DatumType::I64, ys.clone());
