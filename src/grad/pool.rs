@@ -61,9 +61,9 @@ pub(super) fn reduce(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
 }
 
 /// MaxPool (and GlobalMaxPool: one window over the plane) routes each output gradient to the
-/// position of its maximum. We run the pooling again
-/// with its Indices output (flattened over C·H·W since the batch is 1; first maximum wins, as in
-/// PyTorch) and scatter-add: overlapping windows accumulate.
+/// position of its maximum. We run the pooling again with its Indices output (flattened over C·H·W
+/// since the batch is 1; first maximum wins, as in PyTorch) and scatter-add: overlapping windows
+/// accumulate.
 pub(super) fn max_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     let node = step.node;
     let (xs, ys) = (b.shape(&node.input[0])?, b.shape(step.output())?);
