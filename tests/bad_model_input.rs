@@ -129,3 +129,39 @@ fn a_model_without_sidecar_uses_torchvision_preprocessing_and_numbers_classes() 
     assert_eq!(model.recipe, layercam::model::preprocess::Recipe::Torchvision);
     assert_eq!(model.labels.name(282), "class 282");
 }
+
+/// torch's dynamo exporter keeps the weights in `<model>.onnx.data`: read from disk, the model
+/// finds them beside it; a location outside its folder, or a model given as bytes, is refused.
+#[test]
+fn weights_in_an_external_data_file_are_read_from_beside_the_model_and_nowhere_else() {
+    let dir = std::env::temp_dir().join(format!("layercam-external-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut net = Net::new(&[1, 3, 4, 4]);
+    let mean = net.node("GlobalAveragePool", &["x"], vec![]);
+    let logits = net.logits_from(&mean);
+    let inline = net.proto(&logits);
+    let external = |location: &str| {
+        let mut proto = inline.clone();
+        let weight = &mut proto.graph.as_mut().unwrap().initializer[0];
+        let bytes: Vec<u8> = weight.float_data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(dir.join("tiny.onnx.data"), [&[7u8; 16][..], &bytes].concat()).unwrap();
+        weight.float_data.clear();
+        weight.data_location = Some(tract_onnx::pb::tensor_proto::DataLocation::External as i32);
+        let entry = |key: &str, value: String| tract_onnx::pb::StringStringEntryProto { key: key.into(), value };
+        weight.external_data =
+            vec![entry("location", location.into()), entry("offset", "16".into()), entry("length", bytes.len().to_string())];
+        let path = dir.join("tiny.onnx");
+        std::fs::write(&path, proto.encode_to_vec()).unwrap();
+        path
+    };
+    let path = external("tiny.onnx.data");
+    let from_disk = Classifier::from_file(&path).expect("the weights are found beside the model");
+    let x = input_avoiding(&[1, 3, 4, 4], &[], 0.0, 1.0);
+    let run = |model: &Classifier| Explainer::new(model, &["x".into()]).unwrap().forward(x.view()).unwrap().logits;
+    assert_eq!(run(&from_disk), run(&Classifier::from_proto(inline.clone()).unwrap()));
+    let err = Classifier::from_bytes(&std::fs::read(&path).unwrap()).err().unwrap();
+    assert!(err.to_string().contains("stored in separate files"), "{err}");
+    let err = Classifier::from_file(&external("../tiny.onnx.data")).err().unwrap();
+    assert!(err.to_string().contains("outside the model's folder"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -48,8 +48,27 @@ pub struct Classifier {
 
 impl Classifier {
     /// Parses ONNX bytes. Height and width left open by the model become [`DEFAULT_IMAGE_SIDE`].
+    /// A model whose weights live in other files (ONNX external data) needs [`Classifier::from_file`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        Self::from_proto(parse_proto(bytes)?)
+        let proto = parse_proto(bytes)?;
+        if has_external_data(&proto) {
+            return Err(Error::NotOnnx(
+                "its weights are stored in separate files (ONNX external data), which only a model read from disk can \
+                 reach; save it as one file (onnx.save(model, path, save_as_external_data=False))"
+                    .into(),
+            ));
+        }
+        Self::from_proto(proto)
+    }
+
+    /// Reads a model file and the external data files beside it (torch's dynamo exporter writes
+    /// the weights of a model to `<model>.onnx.data`).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn from_file(path: &std::path::Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
+        let mut proto = parse_proto(&bytes)?;
+        inline_external_data(&mut proto, path.parent().unwrap_or(std::path::Path::new(".")))?;
+        Self::from_proto(proto)
     }
 
     /// Analyses an already parsed model (what `from_bytes` does after decoding).
@@ -131,6 +150,42 @@ fn parse_proto(bytes: &[u8]) -> Result<pb::ModelProto> {
         return Err(Error::NotOnnx("it has no operator set or no graph nodes".into()));
     }
     Ok(proto)
+}
+
+fn has_external_data(proto: &pb::ModelProto) -> bool {
+    proto.graph.iter().flat_map(|g| &g.initializer).any(|t| t.data_location == Some(pb::tensor_proto::DataLocation::External as i32))
+}
+
+/// Reads every initialiser stored outside the model into it. Locations are files inside `dir`
+/// (no absolute paths, no `..`): a model file is untrusted and may not name any file it likes.
+#[cfg(not(target_arch = "wasm32"))]
+fn inline_external_data(proto: &mut pb::ModelProto, dir: &std::path::Path) -> Result<()> {
+    use std::path::Component;
+    let mut files: HashMap<String, Vec<u8>> = HashMap::new();
+    for tensor in proto.graph.iter_mut().flat_map(|g| &mut g.initializer) {
+        if tensor.data_location != Some(pb::tensor_proto::DataLocation::External as i32) {
+            continue;
+        }
+        let entry = |key: &str| tensor.external_data.iter().find(|e| e.key == key).map(|e| e.value.clone());
+        let bad = |why: String| Error::NotOnnx(format!("the external data of `{}` {why}", tensor.name));
+        let location = entry("location").ok_or_else(|| bad("names no file".into()))?;
+        let number = |key: &str| entry(key).map(|v| v.parse::<usize>().map_err(|_| bad(format!("has a bad {key} `{v}`")))).transpose();
+        let (offset, length) = (number("offset")?.unwrap_or(0), number("length")?);
+        if !std::path::Path::new(&location).components().all(|c| matches!(c, Component::Normal(_))) {
+            return Err(bad(format!("is at `{location}`, outside the model's folder")));
+        }
+        if !files.contains_key(&location) {
+            let path = dir.join(&location);
+            files.insert(location.clone(), std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?);
+        }
+        let file = &files[&location];
+        let end = length.map_or(file.len(), |l| offset.saturating_add(l));
+        let bytes = file.get(offset..end).ok_or_else(|| bad(format!("runs past the end of {location} ({} bytes)", file.len())))?;
+        tensor.raw_data = bytes.to_vec();
+        tensor.external_data.clear();
+        tensor.data_location = None;
+    }
+    Ok(())
 }
 
 /// ONNX requires nodes in topological order; the backward pass relies on it.

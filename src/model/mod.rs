@@ -44,7 +44,10 @@ mod engine {
     impl Model {
         /// Assembles a model from bytes already in memory (the page has no file system).
         pub fn from_parts(name: &str, onnx: &[u8], sidecar: Option<&Sidecar>, labels: Option<Labels>) -> Result<Model> {
-            let classifier = Classifier::from_bytes(onnx)?;
+            Model::assemble(name, Classifier::from_bytes(onnx)?, sidecar, labels)
+        }
+
+        fn assemble(name: &str, classifier: Classifier, sidecar: Option<&Sidecar>, labels: Option<Labels>) -> Result<Model> {
             // Names for another number of classes would be wrong names: number the classes instead.
             let labels = labels.filter(|l| l.len() == classifier.classes).unwrap_or_else(|| Labels::parse(""));
             Ok(Model {
@@ -60,14 +63,14 @@ mod engine {
         #[cfg(not(target_arch = "wasm32"))]
         pub fn load(path: &std::path::Path) -> Result<Model> {
             let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::io(p.display(), e));
-            let onnx = read(path)?;
+            let classifier = Classifier::from_file(path)?;
             let sidecar = Sidecar::load_beside(path)?;
             let labels = match sidecar.as_ref().and_then(|s| s.labels_path(&sidecar_path(path))) {
                 Some(labels) => Some(Labels::parse(&String::from_utf8_lossy(&read(&labels)?))),
                 None => None,
             };
             let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
-            Model::from_parts(&name, &onnx, sidecar.as_ref(), labels)
+            Model::assemble(&name, classifier, sidecar.as_ref(), labels)
         }
 
         /// The layers to explain: `["auto"]` (or nothing) gives the sidecar's list, else the automatic
