@@ -28,6 +28,8 @@ def build(name):
     import torchvision
 
     torch.manual_seed(0)
+    # The fused attention kernel of eval mode has no ONNX export; the plain one does the same maths.
+    torch.backends.mha.set_fastpath_enabled(False)
     kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
     return torchvision.models.get_model(name, weights=None, **kwargs).eval()
 

@@ -1,4 +1,4 @@
-//! Reshape-like ops, Transpose, Concat, Slice and Pad backward against finite differences.
+//! Reshape-like ops, Transpose, Concat, Slice, Pad and Gather backward against finite differences.
 
 mod common;
 
@@ -80,5 +80,20 @@ fn other_paddings_are_refused_by_name() {
         let logits = net.logits_from(&y);
         let Err(err) = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]) else { panic!("refused") };
         assert!(err.to_string().contains(message), "{err}");
+    }
+}
+
+#[test]
+fn gather_with_constant_indices_repeated_and_scalar() {
+    // Rows 2, 0 and 2 again (their gradients add up), and a scalar index that drops the axis, as a
+    // vision transformer takes its class token.
+    for (indices, scalar, axis) in [(vec![2, 0, -1], false, 2), (vec![1], true, 1)] {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let picked = if scalar { net.int_tensor(&indices, &[]) } else { net.int_constant(&indices) };
+        let y = net.node("Gather", &["x", &picked], vec![int("axis", axis)]);
+        let logits = net.logits_from(&y);
+        let worst = check(net, &logits);
+        println!("Gather {indices:?} on axis {axis}: worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
     }
 }

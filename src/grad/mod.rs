@@ -107,7 +107,9 @@ fn rule_for(op_type: &str) -> Option<Rule> {
         "MaxPool" | "GlobalMaxPool" => pool::max_pool,
         "AveragePool" => pool::average_pool,
         "Softmax" | "LogSoftmax" => softmax::softmax,
-        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Slice" | "Pad" => shape::shape,
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Slice" | "Pad" | "Gather" => {
+            shape::shape
+        }
         _ => return None,
     })
 }

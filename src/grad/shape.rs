@@ -1,4 +1,5 @@
-//! Ops that only move values: reshapes, transposes, concatenation, slices, constant padding, and
+//! Ops that only move values: reshapes, transposes, concatenation, slices, constant padding,
+//! gathers with constant indices, and
 //! identities. A slice's gradient is the gradient padded back with zeros; a padding's is a slice.
 
 use super::Step;
@@ -29,6 +30,7 @@ pub(super) fn shape(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>>
         "Concat" => return concat(b, step, &g),
         "Slice" => slice(b, step, &g)?,
         "Pad" => unpad(b, step, &g)?,
+        "Gather" => scatter(b, step, &g)?,
         other => unreachable!("shape rule registered for {other}"),
     };
     Ok(with_first(dx, node.input.len()))
@@ -111,4 +113,44 @@ fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     let ends = b.const_i64(&ends);
     let axes = b.const_i64(&(1..rank as i64).collect::<Vec<_>>());
     Ok(b.op("Slice", &[g, &starts, &ends, &axes], vec![]))
+}
+
+/// Gather with constant indices (a transformer's class token, a channel pick): each gathered slice
+/// of the gradient goes back to its index, repeated indices adding up. Built as a product with a
+/// one-hot matrix O[m, n] (O[j, index_j] = 1) along the gathered axis, moved last for the MatMul.
+fn scatter(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
+    let xs = b.shape(&step.node.input[0])?;
+    let rank = xs.len() as i64;
+    let axis = step.node.attr_int("axis").unwrap_or(0);
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if axis < 1 || axis >= rank {
+        return Err(step.unsupported("a gather along the batch axis"));
+    }
+    let indices_name = &step.node.input[1];
+    let indices = b.model.constant_i64(indices_name).ok_or_else(|| step.unsupported("its indices are not a constant"))?;
+    let size = xs[axis as usize] as i64;
+    let mut one_hot = vec![0.0; indices.len() * size as usize];
+    for (row, &index) in indices.iter().enumerate() {
+        let index = if index < 0 { index + size } else { index };
+        if !(0..size).contains(&index) {
+            return Err(step.unsupported(format!("index {index} is outside the axis of size {size}")));
+        }
+        one_hot[row * size as usize + index as usize] += 1.0;
+    }
+    let one_hot = b.const_f32(&one_hot, &[indices.len(), size as usize]);
+    // g: [K, xs[1..axis], indices…, xs[axis+1..]] → [K, xs[1..axis], m, xs[axis+1..]].
+    let mut flat: Vec<i64> = vec![-1];
+    flat.extend(xs[1..axis as usize].iter().map(|&d| d as i64));
+    flat.push(indices.len() as i64);
+    flat.extend(xs[axis as usize + 1..].iter().map(|&d| d as i64));
+    let flat = b.const_i64(&flat);
+    let g = b.op("Reshape", &[g, &flat], vec![]);
+    let last: Vec<i64> = (0..rank).filter(|&i| i != axis).chain([axis]).collect();
+    let mut back = vec![0; rank as usize];
+    for (i, &p) in last.iter().enumerate() {
+        back[p as usize] = i as i64;
+    }
+    let moved = b.op("Transpose", &[&g], vec![ints("perm", &last)]);
+    let spread = b.op("MatMul", &[&moved, &one_hot], vec![]);
+    Ok(b.op("Transpose", &[&spread], vec![ints("perm", &back)]))
 }

@@ -54,10 +54,15 @@ impl Net {
     }
 
     pub fn int_constant(&mut self, values: &[i64]) -> String {
+        self.int_tensor(values, &[values.len()])
+    }
+
+    /// An int64 constant of any shape (`&[]`: a scalar).
+    pub fn int_tensor(&mut self, values: &[i64], dims: &[usize]) -> String {
         let name = format!("w{}", self.initializers.len());
         self.initializers.push(pb::TensorProto {
             name: name.clone(),
-            dims: vec![values.len() as i64],
+            dims: dims.iter().map(|&d| d as i64).collect(),
             data_type: pb::tensor_proto::DataType::Int64 as i32,
             int64_data: values.to_vec(),
             ..Default::default()
