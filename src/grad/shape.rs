@@ -1,6 +1,6 @@
 //! Ops that only move values: reshapes, transposes, concatenation, slices, constant padding,
-//! gathers with constant indices, and
-//! identities. A slice's gradient is the gradient padded back with zeros; a padding's is a slice.
+//! gathers with constant indices, and identities. A slice's gradient is the gradient padded back
+//! with zeros; a padding's is a slice.
 
 use super::Step;
 use super::builder::{Attributes, Builder, ints};
