@@ -129,8 +129,13 @@ impl Explainer {
         let inputs: TVec<TValue> =
             std::iter::once(Tensor::from(seed.to_owned()).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
         let outputs = plan.run(inputs).map_err(Error::runtime)?;
-        let gradients = outputs.iter().map(to_array4).collect::<Result<Vec<_>>>()?;
-        Ok(self.layers.iter().zip(&self.gradient_source).map(|(layer, &source)| resized(&gradients[source], layer)).collect())
+        let mut gradients = outputs.iter().map(to_array4).collect::<Result<Vec<_>>>()?;
+        // Layers weighed by another tensor's gradient first (it may be another layer's), then the
+        // others take their own without a copy.
+        let borrowed: Vec<Option<Array4<f32>>> = (self.layers.iter().zip(&self.gradient_source).enumerate())
+            .map(|(i, (layer, &source))| (source != i).then(|| resized(&gradients[source], layer)))
+            .collect();
+        Ok(borrowed.into_iter().enumerate().map(|(i, gradient)| gradient.unwrap_or_else(|| std::mem::take(&mut gradients[i]))).collect())
     }
 
     /// How many tensors are differentiated: the layers, then the strided consumers' outputs.
@@ -232,13 +237,10 @@ fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceMod
     with_facts(model).and_then(|m| m.into_optimized()).and_then(|m| m.into_runnable()).map_err(Error::runtime)
 }
 
-/// `[K, C, h, w]` gradients resized bilinearly to the layer's `[H, W]` (unchanged when equal).
+/// `[K, C, h, w]` gradients resized bilinearly to the layer's `[H, W]`.
 fn resized(gradient: &Array4<f32>, layer: &Layer) -> Array4<f32> {
     let [_, height, width] = layer.shape;
-    let (k, c, h, w) = gradient.dim();
-    if (h, w) == (height, width) {
-        return gradient.clone();
-    }
+    let (k, c, _, _) = gradient.dim();
     let mut out = Array4::zeros((k, c, height, width));
     for (sample, channel) in ndarray::indices((k, c)) {
         let from = gradient.slice(ndarray::s![sample, channel, .., ..]);
