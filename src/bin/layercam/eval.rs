@@ -102,6 +102,8 @@ struct Explained {
     /// The model's five best classes, best first.
     top: Vec<usize>,
     class: usize,
+    /// The class's probability on the photo.
+    probability: f32,
     maps: ClassMaps,
 }
 
@@ -228,7 +230,8 @@ fn explain_image(job: &Job, path: &Path, truth: Option<usize>) -> Result<Explain
     let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
     let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
     let maps = explain::class_maps(class, &names, &forward.activations, &per_layer, &job.settings, &job.fusion, (height, width))?;
-    Ok(Explained { name: file_name(path), photo, input, top, class, maps })
+    let probability = explain::softmax(&forward.logits)[class];
+    Ok(Explained { name: file_name(path), photo, input, top, class, probability, maps })
 }
 
 fn file_name(path: &Path) -> String {
@@ -373,11 +376,10 @@ fn read_csv<R: for<'de> Deserialize<'de>, T>(path: &Path, check: impl Fn(R) -> s
     reader.deserialize().map(|row| check(row.map_err(|e| bad(e.to_string()))?).map_err(bad)).collect()
 }
 
-/// A picture of the photo's size drawn by `paint`, in the model's input frame (the same resize and
-/// crop as the photo), as a mask: ground truth goes through the exact preprocessing geometry.
-fn in_input_frame(job: &Job, photo: &RgbImage, truth: &RgbImage) -> Array2<bool> {
+/// Ground truth drawn at the photo's size (white on black), in the model's input frame: the same
+/// resize and crop as the photo, so it lands exactly where the maps are.
+fn in_input_frame(job: &Job, truth: &RgbImage) -> Array2<bool> {
     let [_, _, height, width] = job.explainer.input_shape;
-    debug_assert_eq!(photo.dimensions(), truth.dimensions());
     let seen = preprocess::preprocess(truth, job.model.recipe, height as u32, width as u32).seen;
     Array2::from_shape_fn((height, width), |(y, x)| seen.get_pixel(x as u32, y as u32)[0] > 127)
 }
@@ -397,9 +399,8 @@ impl Scorer for Occlusion {
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let deepest = image.maps.raw.len() - 1;
         let trials = occlusion::run(&job.explainer, &job.model.labels, image.input.view(), &image.maps, &job.settings.methods, deepest)?;
-        let original = job.explainer.forward(image.input.view())?.logits;
-        let p = explain::softmax(&original)[image.class];
-        let mut scores = vec![Score { method: "none".into(), map: "un-occluded".into(), values: vec![100.0, 100.0, f64::from(p), 0.0] }];
+        let mut scores =
+            vec![Score { method: "none".into(), map: "un-occluded".into(), values: vec![100.0, 100.0, f64::from(image.probability), 0.0] }];
         for (trial, _) in trials {
             let top1 = trial.top.first().is_some_and(|t| t.class == image.class);
             let top5 = trial.top.iter().any(|t| t.class == image.class);
@@ -477,14 +478,17 @@ impl Scorer for Localize {
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let truths = self.truths(job, image)?;
         let (top1, top5) = (image.top[0] == image.class, image.top.contains(&image.class));
-        let sets = localize::deepest_sets(&job.explainer.strides());
+        // Each fused set once, for every method.
+        let sets: Vec<(String, Vec<Array2<f32>>)> = localize::deepest_sets(&job.explainer.strides())
+            .into_iter()
+            .map(|(name, fusion)| {
+                (name, explain::fuse_stages(image.class, image.maps.raw.clone(), &job.settings, &fusion, image.size()).fused)
+            })
+            .collect();
         let mut scores = vec![];
         for (m, method) in job.settings.methods.iter().enumerate() {
             let stages = (0..image.maps.raw.len()).map(|stage| (stage_name(stage), image.stage_map(stage, m)));
-            let fused = sets.iter().map(|(name, fusion)| {
-                let maps = explain::fuse_stages(image.class, image.maps.raw.clone(), &job.settings, fusion, image.size());
-                (name.clone(), maps.fused[m].clone())
-            });
+            let fused = sets.iter().map(|(name, fused)| (name.clone(), fused[m].clone()));
             for (map, values) in stages.chain(fused) {
                 let outcome = Outcome::new(values.view(), self.threshold, &truths, top1, top5);
                 let percent = |hit: bool| 100.0 * f64::from(u8::from(hit));
@@ -509,7 +513,7 @@ impl Localize {
                 let drawn = RgbImage::from_fn(image.photo.width(), image.photo.height(), |x, y| {
                     Rgb(if (x0..x1).contains(&x) && (y0..y1).contains(&y) { [255; 3] } else { [0; 3] })
                 });
-                localize::mask_box(in_input_frame(job, &image.photo, &drawn).view())
+                localize::mask_box(in_input_frame(job, &drawn).view())
             })
             .collect())
     }
@@ -562,6 +566,6 @@ impl Segment {
         }
         let object =
             RgbImage::from_fn(mask.width(), mask.height(), |x, y| Rgb(if mask.get_pixel(x, y).0 == [0; 3] { [0; 3] } else { [255; 3] }));
-        Ok(in_input_frame(job, &image.photo, &object))
+        Ok(in_input_frame(job, &object))
     }
 }
