@@ -14,7 +14,10 @@ fn raw() -> ClassRawMaps {
     let large: Vec<f32> = (0..16).map(|v| if v == 5 { 8.0 } else { 0.0 }).collect();
     ClassRawMaps {
         class: 3,
-        layers: vec![Layer { name: "a".into(), shape: [1, 2, 2] }, Layer { name: "b".into(), shape: [1, 4, 4] }],
+        layers: vec![
+            Layer { name: "a".into(), shape: [1, 2, 2], tokens: None },
+            Layer { name: "b".into(), shape: [1, 4, 4], tokens: None },
+        ],
         maps: vec![vec![small; 4], vec![large; 4]],
         backward_ms: 0.0,
         cam_ms: 0.0,

@@ -1,8 +1,9 @@
 //! A small builder that appends backward nodes and constants to a new ONNX graph.
 //!
-//! Gradient convention: the forward pass runs with batch 1; the gradient of a tensor of shape
-//! `[1, d1, …]` has shape `[K, d1, …]`, one row per seed row (one class each). Every rule keeps
-//! that convention, so K classes cost one backward run.
+//! Gradient convention ([`Seeds`]): the forward pass runs with batch 1; where every differentiated
+//! tensor keeps that batch axis first, the gradient of a tensor of shape `[1, d1, …]` has shape
+//! `[K, d1, …]`, one row per seed row (one class each), so K classes cost one backward run.
+//! Otherwise each gradient has exactly its tensor's shape, and K classes take K runs.
 
 use std::collections::BTreeSet;
 
@@ -14,6 +15,16 @@ use tract_onnx::prelude::DatumType;
 
 use crate::model::classifier::{Classifier, TensorInfo};
 use crate::{Error, Result};
+
+/// Where a backward graph keeps its seed rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seeds {
+    /// K rows along each gradient's axis 0, where every differentiated tensor has its batch axis.
+    Batched,
+    /// One row; each gradient has exactly its tensor's forward shape. For graphs that move the
+    /// batch axis: a sequence-first attention's `[tokens, 1, D]`, its heads folded into axis 0.
+    Single,
+}
 
 /// Nodes and constants appended to one graph.
 pub struct Graph {
@@ -105,6 +116,7 @@ pub struct Builder<'m> {
     pub forward_refs: BTreeSet<String>,
     /// Precomputed tensors handed to the backward run, with their type and shape.
     pub precomputed: Vec<(String, DatumType, Vec<usize>)>,
+    pub seeds: Seeds,
 }
 
 impl std::ops::Deref for Builder<'_> {
@@ -121,8 +133,9 @@ impl std::ops::DerefMut for Builder<'_> {
 }
 
 impl<'m> Builder<'m> {
-    pub fn new(model: &'m Classifier) -> Self {
+    pub fn new(model: &'m Classifier, seeds: Seeds) -> Self {
         Builder {
+            seeds,
             model,
             backward: Graph::new("layercam.bwd"),
             precompute: Graph::new("layercam.pre"),
@@ -157,24 +170,40 @@ impl<'m> Builder<'m> {
         self.model.tensor(tensor).ok_or_else(|| Error::Runtime(format!("the shape of tensor `{tensor}` could not be inferred")))
     }
 
+    /// The axis that holds the seed rows (0), if the gradients have one.
+    pub fn seed_axis(&self) -> Option<usize> {
+        (self.seeds == Seeds::Batched).then_some(0)
+    }
+
+    /// The first axis a rule may treat as the tensor's own: 1 past the seed axis, else 0.
+    pub fn first_free_axis(&self) -> usize {
+        self.seed_axis().map_or(0, |axis| axis + 1)
+    }
+
     /// Reshape to the forward shape of `like`, keeping the seed axis: `[-1, d1, …]`.
     pub fn reshape_like(&mut self, grad: &str, like: &[usize]) -> String {
-        let target: Vec<i64> = std::iter::once(-1).chain(like[1..].iter().map(|&d| d as i64)).collect();
+        let mut target: Vec<i64> = like.iter().map(|&d| d as i64).collect();
+        if self.seed_axis().is_some() {
+            target[0] = -1;
+        }
         let target = self.const_i64(&target);
         self.op("Reshape", &[grad, &target], vec![])
     }
 
     /// Sums the gradient over the axes where the operand was broadcast, back to its shape.
     pub fn unbroadcast(&mut self, grad: &str, operand: &[usize], output: &[usize]) -> Option<String> {
-        if operand.len() != output.len() {
+        let extra = output.len().checked_sub(operand.len())?;
+        if extra > 0 && self.seed_axis().is_some() {
             return None; // a lower-rank operand would lose the seed axis; see the rules' errors
         }
-        let axes: Vec<i64> = (1..output.len()).filter(|&i| operand[i] == 1 && output[i] != 1).map(|i| i as i64).collect();
+        let broadcast = |i: usize| i < extra || (operand[i - extra] == 1 && output[i] != 1);
+        let axes: Vec<i64> = (self.first_free_axis()..output.len()).filter(|&i| broadcast(i)).map(|i| i as i64).collect();
         if axes.is_empty() {
             return Some(grad.to_string());
         }
         let axes = self.const_i64(&axes);
-        Some(self.op("ReduceSum", &[grad, &axes], vec![int("keepdims", 1)]))
+        let summed = self.op("ReduceSum", &[grad, &axes], vec![int("keepdims", 1)]);
+        Some(if extra > 0 { self.reshape_like(&summed, operand) } else { summed })
     }
 
     /// Sum of gradient contributions from several consumers.

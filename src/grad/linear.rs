@@ -22,20 +22,40 @@ pub(super) fn gemm(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
     Ok(with_first(d_a, node.input.len()))
 }
 
-/// Y = A·B with a constant B: ∂A = g·Bᵀ (Bᵀ swaps B's last two axes).
+/// Y = A·B: ∂A = g·Bᵀ and ∂B = Aᵀ·g (ᵀ swaps the last two axes), each summed back over the
+/// leading axes it was broadcast on. Both may depend on the image (attention's Q·Kᵀ and A·V).
 pub(super) fn matmul(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
-    step.require_constant(1.., "right-hand matrix")?;
-    let (a, weight) = (&step.node.input[0], &step.node.input[1]);
-    let rank = b.shape(weight)?.len();
-    if b.shape(a)?.len() < 2 || rank < 2 {
+    let (a, right) = (&step.node.input[0], &step.node.input[1]);
+    let (a_shape, right_shape, output) = (b.shape(a)?, b.shape(right)?, b.shape(step.output())?);
+    if a_shape.len() < 2 || right_shape.len() < 2 {
         return Err(step.unsupported("vector operands (rank 1) are not supported"));
     }
+    let g = step.output_grad()?.to_string();
+    let mut grads = vec![];
+    for (index, (operand, shape)) in [(a, &a_shape), (right, &right_shape)].into_iter().enumerate() {
+        if !step.wanted[index] {
+            grads.push(None);
+            continue;
+        }
+        let other = transposed(b, &step.node.input[1 - index]);
+        let term = if index == 0 { b.op("MatMul", &[&g, &other], vec![]) } else { b.op("MatMul", &[&other, &g], vec![]) };
+        // The product's shape before summing back: the output's leading axes, the operand's last two.
+        let full: Vec<usize> = output[..output.len() - 2].iter().chain(&shape[shape.len() - 2..]).copied().collect();
+        let grad = b
+            .unbroadcast(&term, shape, &full)
+            .ok_or_else(|| step.unsupported(format!("operand `{operand}` of shape {shape:?} is broadcast to a higher rank")))?;
+        grads.push(Some(grad));
+    }
+    Ok(grads)
+}
+
+/// A forward tensor with its last two axes swapped.
+fn transposed(b: &mut Builder, tensor: &str) -> String {
+    let rank = b.model.tensor(tensor).map_or(2, |t| t.shape.len());
     let mut perm: Vec<i64> = (0..rank as i64).collect();
     perm.swap(rank - 2, rank - 1);
-    let weight = b.forward(weight);
-    let transposed = b.op("Transpose", &[&weight], vec![ints("perm", &perm)]);
-    let d_a = b.op("MatMul", &[step.output_grad()?, &transposed], vec![]);
-    Ok(with_first(d_a, step.node.input.len()))
+    let tensor = b.forward(tensor);
+    b.op("Transpose", &[&tensor], vec![ints("perm", &perm)])
 }
 
 /// Inference BatchNormalization is y = x·s + t per channel, s = scale / √(var + ε): ∂x = g·s.

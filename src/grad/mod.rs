@@ -29,6 +29,7 @@ use tract_onnx::prelude::DatumType;
 use crate::model::classifier::Classifier;
 use crate::{Error, Result};
 use builder::Builder;
+pub use builder::Seeds;
 
 /// Name of the backward graph's seed input.
 pub const SEED: &str = "seed";
@@ -51,6 +52,8 @@ pub struct Differentiated {
     pub targets: Vec<String>,
     /// Forward tensors handed from the forward run to the backward run.
     pub saved: Vec<String>,
+    /// How many seed rows one backward run takes: K, or one.
+    pub seeds: Seeds,
 }
 
 /// What a backward rule sees of one node.
@@ -121,7 +124,7 @@ pub fn differentiate(model: &Classifier, targets: &[String]) -> Result<Different
             return Err(Error::Input(format!("`{target}` is not a tensor computed from the image")));
         }
     }
-    let mut b = Builder::new(model);
+    let mut b = Builder::new(model, seeds_for(model, targets));
     let totals = backpropagate(&mut b, targets)?;
     for target in targets {
         let total =
@@ -153,7 +156,6 @@ fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, 
             continue;
         }
         let step = Step { node, grads, wanted };
-        check_batch_axis(b, &step)?;
         let rule = rule_for(&node.op_type).ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node.name.clone() })?;
         for (input, grad) in node.input.iter().zip(rule(b, &step)?) {
             if let Some(grad) = grad {
@@ -180,31 +182,25 @@ fn depends_on_targets<'m>(model: &'m Classifier, targets: &'m [String]) -> HashS
     reached
 }
 
-/// The gradient convention puts the seed axis where the batch axis is; the forward batch must be 1.
-fn check_batch_axis(b: &Builder, step: &Step) -> Result<()> {
-    let wanted = step.node.input.iter().enumerate().filter(|(i, _)| step.wanted[*i]);
-    for (index, input) in wanted {
-        let shape = b.shape(input)?;
-        let axis = batch_axis(step, index);
-        if shape.get(axis) != Some(&1) {
-            return Err(
-                step.unsupported(format!("input `{input}` has shape {shape:?}; gradients need a batch axis of size 1 at axis {axis}"))
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Axis 0, except for Gemm's transposed A (`[features, batch]`).
-fn batch_axis(step: &Step, input: usize) -> usize {
+/// K seed rows per run where every tensor on the differentiated path keeps a batch axis of size 1
+/// where the rules put the seed axis (axis 0; axis 1 for Gemm's transposed A), else one.
+fn seeds_for(model: &Classifier, targets: &[String]) -> Seeds {
     use builder::Attributes;
-    let transposed_a = step.node.op_type == "Gemm" && step.node.attr_int("transA") == Some(1);
-    usize::from(transposed_a && input == 0)
+    let on_path = depends_on_targets(model, targets);
+    let batch_first = |node: &pb::NodeProto, index: usize, input: &str| {
+        let transposed_a = node.op_type == "Gemm" && node.attr_int("transA") == Some(1);
+        let axis = usize::from(transposed_a && index == 0);
+        model.tensor(input).is_none_or(|t| t.shape.get(axis) == Some(&1))
+    };
+    let batched = model.graph().node.iter().all(|node| {
+        node.input.iter().enumerate().filter(|(_, input)| on_path.contains(input.as_str())).all(|(i, input)| batch_first(node, i, input))
+    });
+    if batched { Seeds::Batched } else { Seeds::Single }
 }
 
 /// Splits the work into the forward model (extra outputs) and the backward model.
 fn assemble(b: Builder, targets: &[String]) -> Differentiated {
-    let model = b.model;
+    let (model, seeds) = (b.model, b.seeds);
     let graph = model.graph();
     let (copied, referenced): (Vec<String>, Vec<String>) = b.forward_refs.into_iter().partition(|name| model.initializer(name).is_some());
     // What the backward run takes from the forward run, with the type and shape it declares.
@@ -250,7 +246,7 @@ fn assemble(b: Builder, targets: &[String]) -> Differentiated {
         }),
         ..Default::default()
     };
-    Differentiated { forward, backward, targets: targets.to_vec(), saved }
+    Differentiated { forward, backward, targets: targets.to_vec(), saved, seeds }
 }
 
 fn data_type(datum: DatumType) -> pb::tensor_proto::DataType {

@@ -17,7 +17,7 @@ pub(super) fn layer_norm(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
     let rank = xs.len() as i64;
     let axis = step.node.attr_int("axis").unwrap_or(-1);
     let axis = if axis < 0 { axis + rank } else { axis };
-    if axis < 1 || axis >= rank {
+    if axis < 0 || axis >= rank || b.seed_axis() == Some(axis as usize) {
         return Err(step.unsupported(format!("axis {axis} of a rank-{rank} tensor (the batch axis cannot be differentiated)")));
     }
     let axes: Vec<i64> = (axis..rank).collect();

@@ -47,7 +47,7 @@ pub(super) fn reduce(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
     let keepdims = node.attr_int("keepdims").unwrap_or(1) != 0;
     let mut g = step.output_grad()?.to_string();
     if !keepdims {
-        if axes.contains(&0) {
+        if b.seed_axis().is_some_and(|axis| axes.contains(&axis)) {
             return Err(step.unsupported("reducing the batch axis without keepdims"));
         }
         let kept: Vec<usize> = (0..xs.len()).map(|i| if axes.contains(&i) { 1 } else { xs[i] }).collect();

@@ -41,7 +41,7 @@ fn concat(b: &mut Builder, step: &Step, g: &str) -> Result<Vec<Option<String>>> 
     let rank = b.shape(step.output())?.len() as i64;
     let axis = step.node.attr_int("axis").unwrap_or(0);
     let axis = if axis < 0 { axis + rank } else { axis };
-    if axis == 0 {
+    if b.seed_axis() == Some(axis as usize) {
         return Err(step.unsupported("concatenation along the batch axis"));
     }
     let axes = b.const_i64(&[axis]);
@@ -77,7 +77,7 @@ fn slice(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     let mut pads = vec![0; 2 * xs.len()];
     for (((&start, &end), &axis), &stride) in starts.iter().zip(&ends).zip(&axes).zip(&steps) {
         let axis = if axis < 0 { axis + rank } else { axis } as usize;
-        if stride != 1 || axis == 0 {
+        if stride != 1 || b.seed_axis() == Some(axis) {
             return Err(step.unsupported("a slice with a step other than 1, or along the batch axis"));
         }
         let size = xs[axis] as i64;
@@ -104,14 +104,16 @@ fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
         return Err(step.unsupported("pads on chosen axes (opset 18's axes input)"));
     }
     let rank = pads.len() / 2;
-    if pads.iter().any(|&p| p < 0) || pads[0] != 0 || pads[rank] != 0 {
+    let seed_padded = b.seed_axis().is_some_and(|axis| pads[axis] != 0 || pads[rank + axis] != 0);
+    if pads.iter().any(|&p| p < 0) || seed_padded {
         return Err(step.unsupported(format!("pads {pads:?}: negative pads (cropping) and padding of the batch axis are not supported")));
     }
     let ys = b.shape(step.output())?;
-    let starts = b.const_i64(&pads[1..rank]);
-    let ends: Vec<i64> = (1..rank).map(|i| ys[i] as i64 - pads[rank + i]).collect();
+    let first = b.first_free_axis();
+    let starts = b.const_i64(&pads[first..rank]);
+    let ends: Vec<i64> = (first..rank).map(|i| ys[i] as i64 - pads[rank + i]).collect();
     let ends = b.const_i64(&ends);
-    let axes = b.const_i64(&(1..rank as i64).collect::<Vec<_>>());
+    let axes = b.const_i64(&(first as i64..rank as i64).collect::<Vec<_>>());
     Ok(b.op("Slice", &[g, &starts, &ends, &axes], vec![]))
 }
 
@@ -123,7 +125,7 @@ fn scatter(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     let rank = xs.len() as i64;
     let axis = step.node.attr_int("axis").unwrap_or(0);
     let axis = if axis < 0 { axis + rank } else { axis };
-    if axis < 1 || axis >= rank {
+    if axis < 0 || axis >= rank || b.seed_axis() == Some(axis as usize) {
         return Err(step.unsupported("a gather along the batch axis"));
     }
     let indices_name = &step.node.input[1];
@@ -139,12 +141,9 @@ fn scatter(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     }
     let one_hot = b.const_f32(&one_hot, &[indices.len(), size as usize]);
     // g: [K, xs[1..axis], indices…, xs[axis+1..]] → [K, xs[1..axis], m, xs[axis+1..]].
-    let mut flat: Vec<i64> = vec![-1];
-    flat.extend(xs[1..axis as usize].iter().map(|&d| d as i64));
-    flat.push(indices.len() as i64);
-    flat.extend(xs[axis as usize + 1..].iter().map(|&d| d as i64));
-    let flat = b.const_i64(&flat);
-    let g = b.op("Reshape", &[g, &flat], vec![]);
+    let mut flat: Vec<usize> = xs.clone();
+    flat[axis as usize] = indices.len();
+    let g = b.reshape_like(g, &flat);
     let last: Vec<i64> = (0..rank).filter(|&i| i != axis).chain([axis]).collect();
     let mut back = vec![0; rank as usize];
     for (i, &p) in last.iter().enumerate() {

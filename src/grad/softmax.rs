@@ -38,7 +38,7 @@ fn axis(b: &Builder, step: &Step, rank: i64) -> Result<i64> {
             step.unsupported(format!("before opset 13 it flattens axes {axis}…{}; only the last axis alone is supported", rank - 1))
         );
     }
-    if axis < 1 || axis >= rank {
+    if axis < 0 || axis >= rank || b.seed_axis() == Some(axis as usize) {
         return Err(step.unsupported(format!("axis {axis} of a rank-{rank} tensor (the batch axis cannot be differentiated)")));
     }
     Ok(axis)

@@ -7,6 +7,7 @@ use tract_onnx::pb;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::{Factoid, InferenceModelExt};
 
+use crate::model::layers::TokenGrid;
 use crate::{Error, Result};
 
 /// Image size used when the model leaves height and width open.
@@ -44,6 +45,9 @@ pub struct Classifier {
     /// Every tensor of the graph whose shape tract could infer: node outputs, the image input,
     /// initialisers.
     pub tensors: HashMap<String, TensorInfo>,
+    /// How `[1, N, D]` token tensors become maps, when the user says (`--tokens`); else
+    /// [`TokenGrid::guess`] decides per tensor.
+    pub token_grid: Option<TokenGrid>,
 }
 
 impl Classifier {
@@ -86,7 +90,7 @@ impl Classifier {
                 return Err(Error::NotClassifier(format!("its output `{logits}` has {shape}; a classifier gives [1, classes]")));
             }
         };
-        Ok(Classifier { proto, input, input_shape, logits, classes, tensors })
+        Ok(Classifier { proto, input, input_shape, logits, classes, tensors, token_grid: None })
     }
 
     pub fn graph(&self) -> &pb::GraphProto {

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix4};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix3, Ix4};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::plan::{SimpleState, eval};
 
 use crate::cam;
-use crate::grad::{self, Differentiated};
+use crate::grad::{self, Differentiated, Seeds};
 use crate::model::classifier::Classifier;
-use crate::model::layers::{GradientFrom, Layer, strided_consumer, strides};
+use crate::model::layers::{GradientFrom, Layer, TokenGrid, map_shape, strided_consumer, strides};
 use crate::{Error, Result};
 
 type Plan = Arc<TypedSimplePlan>;
@@ -28,6 +28,8 @@ pub struct Explainer {
     gradient_source: Vec<usize>,
     forward: Plan,
     backward: tract_onnx::pb::ModelProto,
+    /// Whether one backward run takes K seed rows or one.
+    seeds: Seeds,
     /// One backward plan per seed batch size: tract plans for concrete shapes run fastest.
     backward_plans: Mutex<HashMap<usize, Plan>>,
 }
@@ -70,7 +72,7 @@ impl Explainer {
                 }
             }
         }
-        let Differentiated { forward, backward, .. } = grad::differentiate(model, &targets)?;
+        let Differentiated { forward, backward, seeds, .. } = grad::differentiate(model, &targets)?;
         let input_fact = f32::fact(model.input_shape).into();
         let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
         Ok(Explainer {
@@ -81,6 +83,7 @@ impl Explainer {
             gradient_source,
             forward,
             backward,
+            seeds,
             backward_plans: Mutex::new(HashMap::new()),
         })
     }
@@ -103,8 +106,9 @@ impl Explainer {
         let logits = outputs.next().expect("logits are the first output");
         let logits = logits.to_plain_array_view::<f32>().map_err(Error::runtime)?.iter().copied().collect();
         let targets: Vec<TValue> = (&mut outputs).take(self.targets()).collect();
-        let activations =
-            targets[..self.layers.len()].iter().map(|t| Ok(to_array4(t)?.index_axis_move(Axis(0), 0))).collect::<Result<Vec<_>>>()?;
+        let activations = (targets.iter().zip(&self.layers))
+            .map(|(t, layer)| Ok(as_maps(t, layer.tokens)?.index_axis_move(Axis(0), 0)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Forward { logits, activations, saved: outputs.collect() })
     }
 
@@ -125,17 +129,28 @@ impl Explainer {
         if seed.ncols() != self.classes || seed.nrows() == 0 {
             return Err(Error::Input(format!("the seed must be [K ≥ 1, {}], not {:?}", self.classes, seed.shape())));
         }
-        let plan = self.backward_plan(seed.nrows())?;
-        let inputs: TVec<TValue> =
-            std::iter::once(Tensor::from(seed.to_owned()).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
-        let outputs = plan.run(inputs).map_err(Error::runtime)?;
-        let mut gradients = outputs.iter().map(to_array4).collect::<Result<Vec<_>>>()?;
+        let rows_per_run = match self.seeds {
+            Seeds::Batched => seed.nrows(),
+            Seeds::Single => 1,
+        };
+        let runs = seed.axis_chunks_iter(Axis(0), rows_per_run).map(|rows| self.run_backward(forward, rows)).collect::<Result<Vec<_>>>()?;
+        let mut gradients = stack_runs(runs)?;
         // Layers weighed by another tensor's gradient first (it may be another layer's), then the
         // others take their own without a copy.
         let borrowed: Vec<Option<Array4<f32>>> = (self.layers.iter().zip(&self.gradient_source).enumerate())
             .map(|(i, (layer, &source))| (source != i).then(|| resized(&gradients[source], layer)))
             .collect();
         Ok(borrowed.into_iter().enumerate().map(|(i, gradient)| gradient.unwrap_or_else(|| std::mem::take(&mut gradients[i]))).collect())
+    }
+
+    /// One run of the backward plan: `[rows, …]` per differentiated tensor.
+    fn run_backward(&self, forward: &Forward, seed: ArrayView2<f32>) -> Result<Vec<Array4<f32>>> {
+        let plan = self.backward_plan(seed.nrows())?;
+        let inputs: TVec<TValue> =
+            std::iter::once(Tensor::from(seed.to_owned()).into_tvalue()).chain(forward.saved.iter().cloned()).collect();
+        let outputs = plan.run(inputs).map_err(Error::runtime)?;
+        // The layers' gradients, then those of the strided consumers (maps).
+        outputs.iter().enumerate().map(|(i, t)| as_maps(t, self.layers.get(i).and_then(|l| l.tokens))).collect()
     }
 
     /// How many tensors are differentiated: the layers, then the strided consumers' outputs.
@@ -159,6 +174,19 @@ impl Explainer {
         plans.insert(seeds, built.clone());
         Ok(built)
     }
+}
+
+/// Each tensor's gradients of several runs, their seed rows one after the other.
+fn stack_runs(mut runs: Vec<Vec<Array4<f32>>>) -> Result<Vec<Array4<f32>>> {
+    if runs.len() == 1 {
+        return Ok(runs.remove(0));
+    }
+    (0..runs[0].len())
+        .map(|t| {
+            let views: Vec<_> = runs.iter().map(|run| run[t].view()).collect();
+            ndarray::concatenate(Axis(0), &views).map_err(Error::runtime)
+        })
+        .collect()
 }
 
 /// Where one run of a plan spends its time, per kind of tract operator (the optimised plan's ops:
@@ -222,13 +250,31 @@ pub fn set_threads(threads: usize) {
     set_default_executor(if threads > 1 { Executor::multithread(threads) } else { Executor::SingleThread });
 }
 
-/// Checks a layer name and reads its shape.
+/// Checks a layer name and reads its map shape.
 fn layer(model: &Classifier, name: &str) -> Result<Layer> {
-    match model.tensor(name).map(|t| (t.variable, t.shape.as_slice())) {
-        Some((true, &[1, c, h, w])) => Ok(Layer { name: name.to_string(), shape: [c, h, w] }),
-        Some((true, shape)) => Err(Error::Input(format!("layer `{name}` has shape {shape:?}; a layer to explain has shape [1, C, H, W]"))),
-        _ => Err(Error::UnknownLayer { name: name.to_string(), valid: crate::model::layers::candidate_names(model) }),
-    }
+    let Some(info) = model.tensor(name).filter(|t| t.variable) else {
+        return Err(Error::UnknownLayer { name: name.to_string(), valid: crate::model::layers::candidate_names(model) });
+    };
+    let (shape, tokens) = map_shape(model, &info.shape).ok_or_else(|| {
+        Error::Input(format!(
+            "layer `{name}` has shape {:?}; a layer to explain is a map [1, C, H, W] or transformer tokens \
+             [1, N, D] on a grid (see --tokens)",
+            info.shape
+        ))
+    })?;
+    Ok(Layer { name: name.to_string(), shape, tokens })
+}
+
+/// A layer's tensor, or its gradient, `[K, …]` as maps `[K, C, H, W]`: token tensors `[K, N, D]`
+/// lose their first `skip` tokens and are laid out on the grid.
+fn as_maps(t: &TValue, tokens: Option<TokenGrid>) -> Result<Array4<f32>> {
+    let Some(grid) = tokens else { return to_array4(t) };
+    let view = t.to_plain_array_view::<f32>().map_err(Error::runtime)?;
+    let view = view.into_dimensionality::<Ix3>().map_err(|e| Error::Runtime(format!("expected tokens [K, N, D]: {e}")))?;
+    let (k, d) = (view.shape()[0], view.shape()[2]);
+    let patches = view.slice(ndarray::s![.., grid.skip.., ..]).to_owned();
+    let grid_last = patches.into_shape_with_order((k, grid.height, grid.width, d)).map_err(Error::runtime)?;
+    Ok(grid_last.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned())
 }
 
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.

@@ -15,13 +15,13 @@ use layercam::runtime;
 use ndarray::{Array3, ArrayView3, Axis};
 use rayon::prelude::*;
 
+use crate::cli::ModelArgs;
 use crate::explain::{Device, Job, Source, explain_files};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     #[arg(long, default_value = "samples/chelsea.png")]
     image: PathBuf,
     /// Runs per stage; the median is reported
@@ -37,7 +37,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<()> {
     let clock = Instant::now();
-    let job = Job::prepare(args.model.as_deref(), None, (&args.layers, GradientFrom::Layer), Settings::default())?;
+    let job = Job::prepare(&args.model, None, (&args.layers, GradientFrom::Layer), Settings::default())?;
     let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
     let explainer = &job.explainer;
     let layers: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();

@@ -9,12 +9,33 @@ use crate::{bench, eval, explain};
 use layercam::Result;
 use layercam::model::Model;
 use layercam::model::labels::Labels;
-use layercam::model::layers::{GradientFrom, candidates};
+use layercam::model::layers::{GradientFrom, TokenGrid, candidates};
 use layercam::model::sidecar::Sidecar;
+
+/// Which classifier: `--model` and how its transformer tokens become maps.
+#[derive(clap::Args)]
+pub struct ModelArgs {
+    /// The ONNX classifier; its sidecar (same name, .json) gives preprocessing, labels, layers
+    /// (default: EfficientNet-Lite0, built into layercam)
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Transformer tokens [1, N, D] as maps: `grid=HxW,skip=S` drops the first S tokens (class,
+    /// distillation) and lays the rest on an H×W grid (default: N = s² + 1 or s² + 2 → s×s)
+    #[arg(long)]
+    pub tokens: Option<TokenGrid>,
+}
+
+impl ModelArgs {
+    pub fn load(&self) -> Result<Model> {
+        let mut model = load_model(self.model.as_deref())?;
+        model.classifier.token_grid = self.tokens;
+        Ok(model)
+    }
+}
 
 /// `--model`, or the model built into the binary (EfficientNet-Lite0 with its sidecar and labels),
 /// so that an installed `layercam` works from any directory.
-pub fn load_model(path: Option<&Path>) -> Result<Model> {
+fn load_model(path: Option<&Path>) -> Result<Model> {
     const ONNX: &[u8] = include_bytes!("../../../models/efficientnet_lite0.onnx");
     const SIDECAR: &str = include_str!("../../../models/efficientnet_lite0.json");
     const LABELS: &str = include_str!("../../../models/imagenet_classes.txt");
@@ -47,9 +68,8 @@ enum Command {
     Eval(eval::Args),
     /// List the tensors that can be explained (name, op, shape); `*` marks the automatic choice
     Layers {
-        /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
-        #[arg(long)]
-        model: Option<PathBuf>,
+        #[command(flatten)]
+        model: ModelArgs,
         /// `next` marks the automatic choice with the authors' grid-artefact fix (see `explain`)
         #[arg(long, default_value = "layer")]
         gradient_from: GradientFrom,
@@ -62,7 +82,7 @@ pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Explain(args) => explain::run(args),
         Command::Eval(args) => eval::run(args),
-        Command::Layers { model, gradient_from } => list_layers(model.as_deref(), gradient_from),
+        Command::Layers { model, gradient_from } => list_layers(&model, gradient_from),
         Command::Bench(args) => bench::run(args),
     };
     match result {
@@ -74,12 +94,13 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn list_layers(path: Option<&Path>, from: GradientFrom) -> Result<()> {
-    let model = load_model(path)?;
+fn list_layers(model: &ModelArgs, from: GradientFrom) -> Result<()> {
+    let model = model.load()?;
     println!("   {:<40} {:<20} shape [C, H, W]", "tensor", "op");
     for c in candidates(&model.classifier, from) {
         let mark = if c.auto { "*" } else { " " };
-        println!("{mark}  {:<40} {:<20} {:?}", c.name, c.op, c.shape);
+        let tokens = c.tokens.map_or(String::new(), |t| format!(" (tokens: {} skipped, {}×{} grid)", t.skip, t.height, t.width));
+        println!("{mark}  {:<40} {:<20} {:?}{tokens}", c.name, c.op, c.shape);
     }
     println!("\n* = automatic choice (--layers auto): one tensor per spatial resolution; see `layercam::model::layers`");
     Ok(())

@@ -22,6 +22,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::cli::ModelArgs;
 use crate::explain::{Job, list_images, parse_methods};
 use crate::plot;
 
@@ -73,9 +74,8 @@ struct Common {
     /// top-1 class is the true one
     #[arg(long)]
     labels: Option<PathBuf>,
-    /// The ONNX classifier (default: EfficientNet-Lite0, built into layercam)
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// `auto` (one layer per stage) or tensor names separated by commas; see `layercam layers`
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     layers: Vec<String>,
@@ -179,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
 /// Explains every image of the folder on both cores, scores it, and reports.
 fn evaluate(common: &Common, scorer: &dyn Scorer) -> Result<()> {
     let settings = Settings { methods: parse_methods(&common.method)?, ..Settings::default() };
-    let job = Job::prepare(common.model.as_deref(), common.preprocess, (&common.layers, common.gradient_from), settings)?;
+    let job = Job::prepare(&common.model, common.preprocess, (&common.layers, common.gradient_from), settings)?;
     let truths = match &common.labels {
         Some(path) => Some(read_labels(path, &job)?),
         None => None,

@@ -19,17 +19,15 @@ use layercam::{Error, Result};
 use ndarray::{Array3, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 
-use crate::cli::load_model;
+use crate::cli::ModelArgs;
 
 /// Image file extensions a folder run picks up.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ONNX classifier; its sidecar (same name, .json) gives preprocessing, labels, layers
-    /// (default: EfficientNet-Lite0, built into layercam)
-    #[arg(long)]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
     /// An image (PNG, JPEG, WebP, GIF, BMP) or a folder of them
     #[arg(long, required_unless_present = "input_npy", conflicts_with = "input_npy")]
     image: Option<PathBuf>,
@@ -150,12 +148,12 @@ pub struct Job {
 impl Job {
     /// Loads the model, picks the layers, differentiates and plans; the paper's fusion.
     pub fn prepare(
-        model: Option<&Path>,
+        model: &ModelArgs,
         recipe: Option<Recipe>,
         (layers, from): (&[String], GradientFrom),
         settings: Settings,
     ) -> Result<Job> {
-        let mut model = load_model(model)?;
+        let mut model = model.load()?;
         if let Some(recipe) = recipe {
             model.recipe = recipe;
         }
@@ -176,7 +174,7 @@ impl Job {
 
 pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
-    let mut job = Job::prepare(args.model.as_deref(), args.preprocess, (&args.layers, args.gradient_from), settings)?;
+    let mut job = Job::prepare(&args.model, args.preprocess, (&args.layers, args.gradient_from), settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
     job.class = args.class;
     job.top = args.top.into();

@@ -1,7 +1,9 @@
 //! Which tensors can be explained, and the automatic choice of one layer per stage.
 //!
 //! The rule ("auto"), in the paper's spirit (it takes the last conv layer of each VGG stage):
-//! 1. Candidates are the tensors computed from the image with shape `[1, C, H, W]` and H·W > 1.
+//! 1. Candidates are the tensors computed from the image with shape `[1, C, H, W]` and H·W > 1
+//!    whose axes are the image's in that order ([`layout`]; not channels-last, not attention
+//!    heads), and a transformer's tokens `[1, N, D]` laid out on their grid ([`map_shape`]).
 //! 2. A *stage* is the set of candidates sharing one spatial resolution.
 //! 3. Within a stage, tensors that feed a downsampling op (a Conv or pooling with stride > 1) are
 //!    passed over: the LayerCAM authors note a grid artefact on exactly those layers. With
@@ -16,11 +18,12 @@
 
 use std::collections::HashSet;
 
-use super::{Candidate, GradientFrom};
+use super::{Candidate, GradientFrom, TokenGrid, layout};
 use crate::model::classifier::Classifier;
 
 /// Every explainable tensor in graph order, the automatic choice (for `from`) marked.
 pub fn candidates(model: &Classifier, from: GradientFrom) -> Vec<Candidate> {
+    let is_map = layout::is_map(model);
     let mut list: Vec<Candidate> = model
         .graph()
         .node
@@ -28,8 +31,11 @@ pub fn candidates(model: &Classifier, from: GradientFrom) -> Vec<Candidate> {
         .flat_map(|node| &node.output)
         .filter_map(|name| {
             let info = model.tensor(name).filter(|t| t.variable)?;
-            let &[1, c, h, w] = info.shape.as_slice() else { return None };
-            (h * w > 1).then(|| Candidate { name: name.clone(), op: info.op.clone(), shape: [c, h, w], auto: false })
+            let (shape, tokens) = map_shape(model, &info.shape)?;
+            if tokens.is_none() && !is_map(name) {
+                return None;
+            }
+            (shape[1] * shape[2] > 1).then(|| Candidate { name: name.clone(), op: info.op.clone(), shape, auto: false, tokens })
         })
         .collect();
     let chosen: HashSet<String> = choose(model, &list, from).into_iter().collect();
@@ -37,6 +43,19 @@ pub fn candidates(model: &Classifier, from: GradientFrom) -> Vec<Candidate> {
         candidate.auto = chosen.contains(&candidate.name);
     }
     list
+}
+
+/// The map `[C, H, W]` a tensor gives: a `[1, C, H, W]` tensor's own, or a transformer's tokens
+/// `[1, N, D]` laid out on a grid (`--tokens`, else [`TokenGrid::guess`]).
+pub fn map_shape(model: &Classifier, shape: &[usize]) -> Option<([usize; 3], Option<TokenGrid>)> {
+    match *shape {
+        [1, c, h, w] => Some(([c, h, w], None)),
+        [1, n, d] => {
+            let grid = model.token_grid.filter(|g| g.fits(n)).or_else(|| TokenGrid::guess(n))?;
+            Some(([d, grid.height, grid.width], Some(grid)))
+        }
+        _ => None,
+    }
 }
 
 /// The automatic layers, shallow to deep.
@@ -52,21 +71,35 @@ pub fn candidate_names(model: &Classifier) -> String {
 fn choose(model: &Classifier, list: &[Candidate], from: GradientFrom) -> Vec<String> {
     let passed_over =
         |name: &str| feeds_downsampling(model, name) && !(from == GradientFrom::Next && strided_consumer(model, name).is_some());
-    let mut resolutions: Vec<[usize; 2]> = vec![];
+    // A stage: one resolution, maps and tokens apart (a ViT's patch embedding is a 14×14 map too).
+    let stage_of = |c: &Candidate| (c.shape[1], c.shape[2], c.tokens.is_some());
+    let mut stages = vec![];
     for c in list {
-        let resolution = [c.shape[1], c.shape[2]];
-        if !resolutions.contains(&resolution) {
-            resolutions.push(resolution);
+        if !stages.contains(&stage_of(c)) {
+            stages.push(stage_of(c));
         }
     }
-    resolutions
+    stages
         .iter()
-        .filter_map(|resolution| {
-            let stage: Vec<&Candidate> = list.iter().filter(|c| [c.shape[1], c.shape[2]] == *resolution && !passed_over(&c.name)).collect();
-            let preferred = stage.iter().rev().find(|c| non_negative(model, &c.name));
+        .filter_map(|key| {
+            let stage: Vec<&Candidate> = list.iter().filter(|c| stage_of(c) == *key && !passed_over(&c.name)).collect();
+            let preferred = if key.2 { token_choice(model, &stage) } else { stage.iter().rev().find(|c| non_negative(model, &c.name)) };
             preferred.or(stage.last()).map(|c| c.name.clone())
         })
         .collect()
+}
+
+/// Of a transformer's token tensors, the last of the model's width (the most common D) computed
+/// before the last attention Softmax: after that attention no token reaches the class token
+/// any more, and the patch tokens' gradients are zero (pytorch-grad-cam's advice is the last
+/// block's first LayerNorm, which this picks).
+fn token_choice<'s, 'c>(model: &Classifier, stage: &'s [&'c Candidate]) -> Option<&'s &'c Candidate> {
+    let nodes = &model.graph().node;
+    let position = |tensor: &str| nodes.iter().position(|n| n.output.iter().any(|o| o == tensor));
+    let last_softmax = nodes.iter().rposition(|n| n.op_type == "Softmax").unwrap_or(nodes.len());
+    let count = |width: usize| stage.iter().filter(|c| c.shape[0] == width).count();
+    let model_width = stage.iter().map(|c| c.shape[0]).max_by_key(|&width| count(width))?;
+    stage.iter().rev().find(|c| c.shape[0] == model_width && position(&c.name).is_some_and(|p| p < last_softmax))
 }
 
 fn feeds_downsampling(model: &Classifier, tensor: &str) -> bool {
