@@ -1,0 +1,89 @@
+//! The architectures people bring, from both torch exporters (tests/fixtures/zoo, made by
+//! scripts/make_zoo_fixtures.py: narrow variants of torchvision's models, 64² input), against torch
+//! autograd in float64. Per fixture: the automatic layers are those the reference was made for, the
+//! logits match, and every layer's LayerCAM, Grad-CAM and Grad-CAM++ map is right by the brief's
+//! rule — max error ≤ max(3e-2, 10 × torch float32's own error) of the map's max, median ≤ 1e-3.
+//! Run with `--nocapture` for the figures.
+
+use std::path::{Path, PathBuf};
+
+use layercam::cam::{self, Method};
+use layercam::model::classifier::Classifier;
+use layercam::model::layers::{GradientFrom, auto_layers};
+use layercam::runtime::Explainer;
+use ndarray::{Array2, Array4, ArrayView2, Axis};
+use ndarray_npy::read_npy;
+
+const METHODS: [Method; 3] = [Method::LayerCam, Method::GradCam, Method::GradCamPlusPlus];
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    class: usize,
+    layers: Vec<String>,
+    logits: Vec<f64>,
+    /// Per method name, per layer: max |torch float32 − float64| / max |float64|.
+    torch_float32_max_error: std::collections::HashMap<String, Vec<f64>>,
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
+/// (max, median) of |ours − exact| / max |exact|.
+fn errors(ours: ArrayView2<f32>, exact: ArrayView2<f64>) -> (f64, f64) {
+    assert_eq!(ours.shape(), exact.shape());
+    let scale = exact.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+    let mut diff: Vec<f64> = ours.iter().zip(exact).map(|(&a, &b)| (a as f64 - b).abs() / scale).collect();
+    diff.sort_by(f64::total_cmp);
+    (diff[diff.len() - 1], diff[diff.len() / 2])
+}
+
+/// Checks one fixture; returns what is wrong with it (nothing when it passes).
+fn check(dir: &Path) -> Vec<String> {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+    let model = Classifier::from_file(&dir.join("model.onnx")).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let layers = auto_layers(&model, GradientFrom::Layer);
+    if layers != reference.layers {
+        return vec![format!("{name}: automatic layers {layers:?}, the reference's {:?}", reference.layers)];
+    }
+    let explainer = Explainer::new(&model, &layers).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let input: Array4<f32> = read_npy(dir.with_file_name("input.npy")).unwrap();
+    let forward = explainer.forward(input.view()).unwrap();
+    let logit_error = forward.logits.iter().zip(&reference.logits).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b).abs()));
+    let mut wrong = vec![];
+    if logit_error > 1e-4 {
+        wrong.push(format!("{name}: logits differ from float64 by {logit_error:.1e}"));
+    }
+    let gradients = explainer.backward(&forward, &[reference.class]).unwrap();
+    println!("{name}: max |logit − float64| {logit_error:.1e}");
+    for method in METHODS {
+        for (i, (activation, gradient)) in forward.activations.iter().zip(&gradients).enumerate() {
+            let ours = cam::raw_map(method, activation.view(), gradient.index_axis(Axis(0), 0));
+            let exact: Array2<f64> = read_npy(dir.join(format!("float64/{}/{i}.npy", method.name()))).unwrap();
+            let (max, median) = errors(ours.view(), exact.view());
+            let limit = f64::max(3e-2, 10.0 * reference.torch_float32_max_error[method.name()][i]);
+            let verdict = if max <= limit && median <= 1e-3 { "ok" } else { "WRONG" };
+            println!("  {:<10} {:<44} max {max:.1e} (limit {limit:.0e}) median {median:.1e} {verdict}", method.name(), tail(&layers[i]));
+            if verdict != "ok" {
+                wrong.push(format!("{name} {} {}: max error {max:.2e} (limit {limit:.0e}), median {median:.2e}", method.name(), layers[i]));
+            }
+        }
+    }
+    wrong
+}
+
+fn tail(name: &str) -> &str {
+    &name[name.char_indices().rev().nth(43).map_or(0, |(i, _)| i)..]
+}
+
+#[test]
+fn every_fixture_model_gives_torchs_float64_maps() {
+    let dirs = fixtures();
+    assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
+    let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
