@@ -121,11 +121,22 @@ def narrow_vit_b_16():
     return model
 
 
+class ChannelsLast(torch.nn.Module):
+    """A model taking [N, H, W, C] as tf2onnx's Keras exports do: one Transpose to channels first."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x.permute(0, 3, 1, 2))
+
+
 ARCHITECTURES = {
     "vgg16_bn": narrow_vgg16_bn, "resnet50": narrow_resnet50, "densenet121": narrow_densenet121,
     "mobilenet_v3_large": narrow_mobilenet_v3, "efficientnet_b0": narrow_efficientnet_b0, "regnet": narrow_regnet,
     "convnext_tiny": narrow_convnext_tiny, "squeezenet1_1": narrow_squeezenet1_1, "googlenet": narrow_googlenet,
-    "vit_b_16": narrow_vit_b_16,
+    "vit_b_16": narrow_vit_b_16, "resnet50_nhwc": lambda: ChannelsLast(narrow_resnet50()),
 }
 
 
@@ -142,19 +153,10 @@ def seeded(build):
     return model
 
 
-def photo():
-    """samples/chelsea.png at 64², torchvision's normalisation, [1, 3, 64, 64] float32."""
-    from PIL import Image
-
-    pixels = np.asarray(Image.open(ROOT / "samples/chelsea.png").convert("RGB").resize((SIZE, SIZE), Image.BILINEAR), np.float32) / 255
-    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
-    return ((pixels - mean) / std).transpose(2, 0, 1)[None].copy()
-
-
 def export(model, path, opset, dynamo):
     import onnx
 
-    x = torch.zeros(1, 3, SIZE, SIZE)
+    x = torch.zeros(1, SIZE, SIZE, 3) if isinstance(model, ChannelsLast) else torch.zeros(1, 3, SIZE, SIZE)
     with torch.no_grad():
         torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=dynamo, external_data=False,
                           input_names=["input"], output_names=["logits"])
@@ -167,13 +169,16 @@ def export(model, path, opset, dynamo):
 
 
 def make(name, exporter, opset, dynamo, layercam, x):
+    import onnx
+
     folder = FIXTURES / f"{name}-{exporter}-{opset}"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     model = seeded(ARCHITECTURES[name])
     export(model, folder / "model.onnx", opset, dynamo)
     with torch.no_grad():
-        cls = int(model.double()(torch.from_numpy(x).double()).argmax())
+        exported = onnx.load(str(folder / "model.onnx"))
+        cls = int(model.double()(torch.from_numpy(ref.in_model_layout(exported, x)).double()).argmax())
     layers, shapes, ours = ref.explain(layercam, folder / "model.onnx", x, cls, folder / "layercam")
     shutil.rmtree(folder / "layercam")
     reference, logits = ref.reference_maps(folder / "model.onnx", x, layers, shapes, cls)
@@ -193,7 +198,7 @@ def main():
     parser.add_argument("--layercam", default=str(ROOT / "target/release/layercam"))
     parser.add_argument("names", nargs="*", default=list(ARCHITECTURES))
     options = parser.parse_args()
-    x = photo()
+    x = ref.photo(SIZE)
     FIXTURES.mkdir(parents=True, exist_ok=True)
     np.save(FIXTURES / "input.npy", x)
     failed = []

@@ -16,8 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 import torch_reference as ref
 
 ARCHITECTURES = [
@@ -36,7 +34,11 @@ def build(name):
     # The fused attention kernel of eval mode has no ONNX export; the plain one does the same maths.
     torch.backends.mha.set_fastpath_enabled(False)
     kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
-    return torchvision.models.get_model(name, weights=None, **kwargs).eval()
+    model = torchvision.models.get_model(name, weights=None, **kwargs).eval()
+    if name.startswith("vit"):
+        # torchvision starts the head at zero (constant logits, zero gradients): seeded instead.
+        torch.nn.init.normal_(model.heads.head.weight, std=0.5)
+    return model
 
 
 def export(model, path, opset, dynamo):
@@ -47,20 +49,11 @@ def export(model, path, opset, dynamo):
         torch.onnx.export(model, (x,), str(path), opset_version=opset, dynamo=dynamo, input_names=["input"], output_names=["logits"])
 
 
-def photo():
-    """samples/chelsea.png at 224², torchvision's normalisation, [1, 3, 224, 224] float32."""
-    from PIL import Image
-
-    pixels = np.asarray(Image.open(ROOT / "samples/chelsea.png").convert("RGB").resize((224, 224), Image.BILINEAR), np.float32) / 255
-    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
-    return ((pixels - mean) / std).transpose(2, 0, 1)[None].copy()
-
-
 def check_maps(layercam, model, path, out):
     """✅ when every map of every automatic layer is right against torch float64, else the worst."""
     import torch
 
-    x = photo()
+    x = ref.photo(224)
     with torch.no_grad():
         cls = int(model(torch.from_numpy(x)).argmax())
     layers, shapes, ours = ref.explain(layercam, path, x, cls, out)

@@ -17,6 +17,16 @@ import numpy as np
 METHODS = ("layercam", "gradcam", "gradcam++")
 
 
+def photo(size):
+    """samples/chelsea.png at size², torchvision's normalisation: [1, 3, size, size] float32."""
+    from PIL import Image
+
+    image = Image.open(Path(__file__).resolve().parent.parent / "samples/chelsea.png").convert("RGB")
+    pixels = np.asarray(image.resize((size, size), Image.BILINEAR), np.float32) / 255
+    mean, std = np.array([0.485, 0.456, 0.406], np.float32), np.array([0.229, 0.224, 0.225], np.float32)
+    return ((pixels - mean) / std).transpose(2, 0, 1)[None].copy()
+
+
 def layercam(a, g):
     """Eq. 6–8: relu(Σ_k relu(g_k) ⊙ A_k)."""
     return np.maximum((np.maximum(g, 0) * a).sum(0), 0)
@@ -91,6 +101,14 @@ def as_map(t, shape):
     return t[t.shape[0] - h * w :].reshape(h, w, d).transpose(2, 0, 1)
 
 
+def in_model_layout(model, x):
+    """The [1, C, H, W] input as the model takes it: channels last for an input declared [N, H, W, 1|3|4]
+    (tf2onnx, Keras), as layercam decides (classifier.rs, image_input)."""
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    channels_last = len(dims) == 4 and dims[3] in (1, 3, 4) and (dims[1] == 0 or dims[1] > 4)
+    return x.transpose(0, 2, 3, 1).copy() if channels_last else x
+
+
 def activations_and_gradients(onnx_path, x, layers, shapes, cls, dtype):
     """Each layer's activation and ∂logit_cls/∂activation as maps [C, H, W] of `shapes`, in `dtype`,
     and the logits."""
@@ -103,7 +121,7 @@ def activations_and_gradients(onnx_path, x, layers, shapes, cls, dtype):
     # Each layer becomes an extra graph output, so the converted module returns the tensors themselves.
     model.graph.output.extend(onnx.ValueInfoProto(name=layer) for layer in layers if layer not in known)
     module = convert(model).to(dtype).eval()
-    outputs = module(torch.from_numpy(x).to(dtype))
+    outputs = module(torch.from_numpy(in_model_layout(model, x)).to(dtype))
     logits = outputs[0]
     tensors = outputs[1 : 1 + len(layers)]
     gradients = torch.autograd.grad(logits[0, cls], tensors)

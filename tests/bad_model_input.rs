@@ -32,7 +32,10 @@ fn a_model_without_an_image_input_is_not_a_classifier() {
     let w = net.weight(&[10, 3]);
     let y = net.node("MatMul", &["x", &w], vec![]);
     let err = load(&net.proto(&y).encode_to_vec());
-    assert_eq!(err.to_string(), "the model is not an image classifier: its input `x` has 2 dimensions; an image input has 4 (N, C, H, W)");
+    assert_eq!(
+        err.to_string(),
+        "the model is not an image classifier: its input `x` has 2 dimensions; an image input has 4 (N, C, H, W or N, H, W, C)"
+    );
 }
 
 /// A model file is untrusted: one that declares a huge input is refused when it is read, before

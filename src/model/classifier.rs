@@ -76,10 +76,11 @@ impl Classifier {
     }
 
     /// Analyses an already parsed model (what `from_bytes` does after decoding).
-    pub fn from_proto(proto: pb::ModelProto) -> Result<Self> {
-        let graph = proto.graph.as_ref().ok_or_else(|| Error::NotOnnx("it has no graph".into()))?;
+    pub fn from_proto(mut proto: pb::ModelProto) -> Result<Self> {
+        let graph = proto.graph.as_mut().ok_or_else(|| Error::NotOnnx("it has no graph".into()))?;
         check_topological(graph)?;
         let (input, input_shape) = image_input(graph)?;
+        let graph = proto.graph.as_ref().expect("checked above");
         let mut tensors = infer_tensors(&proto, &input, input_shape)?;
         mark_variables(graph, &input, &mut tensors);
         let logits = logits_tensor(graph)?;
@@ -208,8 +209,42 @@ fn check_topological(graph: &pb::GraphProto) -> Result<()> {
     Ok(())
 }
 
-/// The one graph input that is not an initialiser and is 4-D: the image.
-fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
+/// The one graph input that is not an initialiser and is 4-D: the image, channels first. A
+/// channels-last input (tf2onnx, Keras: `[1, H, W, C]` with C = 1, 3 or 4) is fed from a new
+/// `[1, C, H, W]` input through a Transpose, so the rest of layercam sees every model alike.
+fn image_input(graph: &mut pb::GraphProto) -> Result<(String, [usize; 4])> {
+    let (input, [n, c, h, w]) = declared_input(graph)?;
+    // [1, 224, 224, 3] is channels-last; [1, 2, 3, 3] (a tiny test image) stays channels-first.
+    let channels_last = matches!(w, Some(1 | 3 | 4)) && c.is_none_or(|c| c > 4);
+    let dims = if channels_last { [n, w, c, h] } else { [n, c, h, w] };
+    let shape = checked_shape(&input, dims)?;
+    if !channels_last {
+        return Ok((input, shape));
+    }
+    // The model's own input becomes the Transpose's output: its consumers are unchanged.
+    let first = format!("{input}.channels_first");
+    let transpose = pb::NodeProto {
+        name: format!("{input}.to_channels_last"),
+        op_type: "Transpose".into(),
+        input: vec![first.clone()],
+        output: vec![input.clone()],
+        attribute: vec![pb::AttributeProto {
+            name: "perm".into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: vec![0, 2, 3, 1],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    graph.node.insert(0, transpose);
+    let declared = graph.input.iter_mut().find(|i| i.name == input).expect("found above");
+    declared.name = first.clone();
+    set_dims(declared, &shape);
+    Ok((first, shape))
+}
+
+/// The image input's name and its four declared dimensions (None where open).
+fn declared_input(graph: &pb::GraphProto) -> Result<(String, [Option<usize>; 4])> {
     let initializers: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
     let inputs: Vec<&pb::ValueInfoProto> = graph.input.iter().filter(|i| !initializers.contains(i.name.as_str())).collect();
     let [input] = inputs.as_slice() else {
@@ -217,25 +252,42 @@ fn image_input(graph: &pb::GraphProto) -> Result<(String, [usize; 4])> {
         return Err(Error::NotClassifier(format!("it has {} inputs {names:?}; expected one image", names.len())));
     };
     let dims = declared_dims(input);
-    let [_, channels, height, width] = dims.as_slice() else {
-        return Err(Error::NotClassifier(format!(
-            "its input `{}` has {} dimensions; an image input has 4 (N, C, H, W)",
+    let dims: [Option<usize>; 4] = dims.as_slice().try_into().map_err(|_| {
+        Error::NotClassifier(format!(
+            "its input `{}` has {} dimensions; an image input has 4 (N, C, H, W or N, H, W, C)",
             input.name,
             dims.len()
-        )));
-    };
-    let channels =
-        channels.ok_or_else(|| Error::NotClassifier(format!("its input `{}` leaves the number of channels open", input.name)))?;
-    let side = |d: &Option<usize>| d.unwrap_or(DEFAULT_IMAGE_SIDE);
+        ))
+    })?;
+    Ok((input.name.clone(), dims))
+}
+
+/// `[1, C, H, W]` from declared `[N, C, H, W]`: open sides become [`DEFAULT_IMAGE_SIDE`]; the
+/// channels must be given, and no side may exceed [`MAX_INPUT_SIDE`].
+fn checked_shape(input: &str, [_, channels, height, width]: [Option<usize>; 4]) -> Result<[usize; 4]> {
+    let channels = channels.ok_or_else(|| Error::NotClassifier(format!("its input `{input}` leaves the number of channels open")))?;
+    let side = |d: Option<usize>| d.unwrap_or(DEFAULT_IMAGE_SIDE);
     let (height, width) = (side(height), side(width));
     if height > MAX_INPUT_SIDE || width > MAX_INPUT_SIDE || channels > MAX_INPUT_CHANNELS {
         return Err(Error::ModelTooLarge(format!(
-            "`{}` declares {channels} channels of {height}×{width} pixels; at most {MAX_INPUT_CHANNELS} channels of \
-             {MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} are accepted",
-            input.name
+            "`{input}` declares {channels} channels of {height}×{width} pixels; at most {MAX_INPUT_CHANNELS} channels of \
+             {MAX_INPUT_SIDE}×{MAX_INPUT_SIDE} are accepted"
         )));
     }
-    Ok((input.name.clone(), [1, channels, height, width]))
+    Ok([1, channels, height, width])
+}
+
+/// Declares a graph input as float32 of a fixed shape.
+fn set_dims(info: &mut pb::ValueInfoProto, shape: &[usize]) {
+    use pb::tensor_shape_proto::{Dimension, dimension::Value};
+    let dim = shape.iter().map(|&d| Dimension { value: Some(Value::DimValue(d as i64)), ..Default::default() }).collect();
+    info.r#type = Some(pb::TypeProto {
+        value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+            elem_type: pb::tensor_proto::DataType::Float as i32,
+            shape: Some(pb::TensorShapeProto { dim }),
+        })),
+        ..Default::default()
+    });
 }
 
 /// Declared dimensions of a graph input; `None` where symbolic or unknown.
