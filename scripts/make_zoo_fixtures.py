@@ -187,9 +187,9 @@ def make(name, exporter, opset, dynamo, layercam, x):
         (folder / "float64" / m).mkdir(parents=True)
         for i, exact in enumerate(reference["float64"][m]):
             np.save(folder / "float64" / m / f"{i}.npy", exact)
-    torch_errors = {m: [r["torch_float32_max"] for r in rows if r["method"] == m] for m in ref.METHODS}
-    (folder / "reference.json").write_text(json.dumps(
-        {"class": cls, "layers": layers, "logits": logits.tolist(), "torch_float32_max_error": torch_errors}, indent=1))
+    torch_errors = {f"torch_float32_{kind}_error": {m: [r[f"torch_float32_{kind}"] for r in rows if r["method"] == m] for m in ref.METHODS}
+                    for kind in ("max", "median")}
+    (folder / "reference.json").write_text(json.dumps({"class": cls, "layers": layers, "logits": logits.tolist(), **torch_errors}, indent=1))
     return passed
 
 
