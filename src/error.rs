@@ -62,3 +62,14 @@ impl Error {
         Error::Runtime(format!("{err:#}"))
     }
 }
+
+/// Runs one stage of the engine on an untrusted model, a panic inside it (tract indexes attributes
+/// a hostile file can leave out; found by examples/fuzz_models) becoming an error that says which
+/// stage. In the browser a panic aborts the worker instead, and the page starts a fresh one.
+#[cfg(feature = "engine")]
+pub(crate) fn guarded<T>(stage: &str, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|panic| {
+        let message = panic.downcast_ref::<String>().map(String::as_str).or_else(|| panic.downcast_ref::<&str>().copied());
+        Err(Error::Runtime(format!("{stage} failed on this model: {}", message.unwrap_or("an internal error"))))
+    })
+}

@@ -168,3 +168,34 @@ fn weights_in_an_external_data_file_are_read_from_beside_the_model_and_nowhere_e
     assert!(err.to_string().contains("outside the model's folder"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Found by examples/fuzz_models: attributes a hostile file sets out of bounds are refused before
+/// tract reads them (tract looped for ever on the LayerNormalization axis, and indexed past lists).
+#[test]
+fn out_of_bound_attributes_are_refused_by_name() {
+    let conv = |attribute| {
+        let mut net = Net::new(&[1, 3, 8, 8]);
+        let w = net.weight(&[2, 3, 3, 3]);
+        let y = net.node("Conv", &["x", &w], vec![attribute]);
+        let logits = pooled_logits(&mut net, &y);
+        load(&net.proto(&logits).encode_to_vec()).to_string()
+    };
+    let huge = conv(ints("kernel_shape", &vec![3; 1_000_000]));
+    assert!(huge.starts_with("not an ONNX model: node `Conv_0` (Conv) has kernel_shape = [3, 3, 3, 3] …: at most 8 values"), "{huge}");
+    let dilated = conv(ints("dilations", &[1_000_000_000_000, 1]));
+    assert!(dilated.contains("has dilations = [1000000000000, 1]: at most 8 values in 1..4097"), "{dilated}");
+
+    let mut net = Net::new(&[1, 3, 2, 2]);
+    let (scale, bias) = (net.weight(&[2]), net.weight(&[2]));
+    let y = net.node("LayerNormalization", &["x", &scale, &bias], vec![int("axis", -7)]);
+    let logits = pooled_logits(&mut net, &y);
+    let err = load(&net.proto(&logits).encode_to_vec()).to_string();
+    assert_eq!(err, "not an ONNX model: node `LayerNormalization_0` (LayerNormalization) has axis -7 for a rank-4 input");
+}
+
+/// [1, C, H, W] → [1, C] logits without building the graph (`logits_from` infers shapes, which
+/// these graphs must not reach).
+fn pooled_logits(net: &mut Net, tensor: &str) -> String {
+    let pooled = net.node("GlobalAveragePool", &[tensor], vec![]);
+    net.node("Flatten", &[&pooled], vec![])
+}

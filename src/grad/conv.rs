@@ -20,8 +20,11 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
     let ones = vec![1; spatial];
     let strides = node.attr_ints("strides").unwrap_or_else(|| ones.clone());
     let dilations = node.attr_ints("dilations").unwrap_or(ones);
-    let kernel: Vec<i64> = ws[2..].iter().map(|&k| k as i64).collect();
-    let extent = |i: usize| (kernel[i] - 1) * dilations[i] + 1;
+    let kernel: Vec<i64> = ws.iter().skip(2).map(|&k| k as i64).collect();
+    let extent = |i: usize| match (kernel.get(i), dilations.get(i)) {
+        (Some(k), Some(d)) => (k - 1) * d + 1,
+        _ => 0, // refused by explicit_pads
+    };
     let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &extent)?;
     let group = node.attr_int("group").unwrap_or(1);
     let g = step.output_grad()?.to_string();
@@ -121,11 +124,17 @@ pub(super) fn explicit_pads(
     strides: &[i64],
     extent: &dyn Fn(usize) -> i64,
 ) -> Result<(Vec<i64>, Vec<i64>)> {
-    let spatial = xs.len() - 2;
+    let spatial = xs.len().checked_sub(2).filter(|&s| ys.len() == s + 2).ok_or_else(|| step.unsupported("its input is not [N, C, …]"))?;
+    if strides.len() != spatial || (0..spatial).any(|i| extent(i) < 1) {
+        return Err(step.unsupported(format!("its strides or kernel do not match its {spatial} spatial axes")));
+    }
     let auto_pad = step.node.attr_string("auto_pad").unwrap_or_default();
     match auto_pad.as_str() {
         "" | "NOTSET" => {
             let pads = step.node.attr_ints("pads").unwrap_or_else(|| vec![0; 2 * spatial]);
+            if pads.len() != 2 * spatial {
+                return Err(step.unsupported(format!("its {} pads do not match its {spatial} spatial axes", pads.len())));
+            }
             Ok((pads[..spatial].to_vec(), pads[spatial..].to_vec()))
         }
         "VALID" => Ok((vec![0; spatial], vec![0; spatial])),

@@ -155,6 +155,7 @@ fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, 
         if grads.iter().all(Option::is_none) || !wanted.contains(&true) {
             continue;
         }
+        check_arity(node)?;
         let step = Step { node, grads, wanted };
         let rule = rule_for(&node.op_type).ok_or_else(|| Error::UnsupportedOp { op: node.op_type.clone(), node: node.name.clone() })?;
         for (input, grad) in node.input.iter().zip(rule(b, &step)?) {
@@ -168,6 +169,20 @@ fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, 
         take_total(b, &mut contributions, target);
     }
     Ok(totals)
+}
+
+/// A hostile file can give an op fewer inputs than it has; the rules read them by position.
+fn check_arity(node: &pb::NodeProto) -> Result<()> {
+    let needed = match node.op_type.as_str() {
+        "BatchNormalization" => 5,
+        "Conv" | "Gemm" | "MatMul" | "PRelu" | "Pow" | "Gather" | "Add" | "Sub" | "Mul" | "Div" | "LayerNormalization" => 2,
+        _ => 1,
+    };
+    if node.input.len() < needed || node.output.is_empty() {
+        let (op, name) = (node.op_type.clone(), node.name.clone());
+        return Err(Error::UnsupportedCase { op, node: name, reason: format!("it has {} inputs; it takes {needed}", node.input.len()) });
+    }
+    Ok(())
 }
 
 /// Tensors that depend on a target (targets included): only these need gradients.

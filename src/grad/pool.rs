@@ -109,7 +109,7 @@ pub(super) fn average_pool(b: &mut Builder, step: &Step) -> Result<Vec<Option<St
     if node.attr_ints("dilations").is_some_and(|d| d.iter().any(|&d| d != 1)) {
         return Err(step.unsupported("dilated average pooling"));
     }
-    let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &|i| kernel[i])?;
+    let (begin, end) = explicit_pads(step, &xs, &ys, &strides, &|i| kernel.get(i).copied().unwrap_or(0))?;
     let include_pad = node.attr_int("count_include_pad").unwrap_or(0) == 1;
     // Per axis, how many values each output's window averages.
     let counts: Vec<Vec<f32>> = (0..spatial)

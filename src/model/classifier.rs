@@ -76,12 +76,21 @@ impl Classifier {
     }
 
     /// Analyses an already parsed model (what `from_bytes` does after decoding).
-    pub fn from_proto(mut proto: pb::ModelProto) -> Result<Self> {
+    pub fn from_proto(proto: pb::ModelProto) -> Result<Self> {
+        crate::error::guarded("reading the graph", || Classifier::read(proto))
+    }
+
+    fn read(mut proto: pb::ModelProto) -> Result<Self> {
         let graph = proto.graph.as_mut().ok_or_else(|| Error::NotOnnx("it has no graph".into()))?;
         check_topological(graph)?;
+        check_attributes(graph)?;
         let (input, input_shape) = image_input(graph)?;
+        let axes = layer_norm_axes(&mut proto, None);
+        let tensors = infer_tensors(&proto, &input, input_shape);
+        layer_norm_axes(&mut proto, Some(&axes));
+        let mut tensors = tensors?;
+        check_layer_norm_axes(&proto, &tensors)?;
         let graph = proto.graph.as_ref().expect("checked above");
-        let mut tensors = infer_tensors(&proto, &input, input_shape)?;
         mark_variables(graph, &input, &mut tensors);
         let logits = logits_tensor(graph)?;
         let classes = match tensors.get(&logits).map(|t| t.shape.as_slice()) {
@@ -193,7 +202,7 @@ fn inline_external_data(proto: &mut pb::ModelProto, dir: &std::path::Path) -> Re
     Ok(())
 }
 
-/// ONNX requires nodes in topological order; the backward pass relies on it.
+/// ONNX requires nodes in topological order and each tensor defined once; the backward pass relies on both.
 fn check_topological(graph: &pb::GraphProto) -> Result<()> {
     let mut known: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
     known.extend(graph.initializer.iter().map(|t| t.name.as_str()));
@@ -204,7 +213,75 @@ fn check_topological(graph: &pb::GraphProto) -> Result<()> {
                 node.name
             )));
         }
+        if let Some(again) = node.output.iter().find(|o| !o.is_empty() && known.contains(o.as_str())) {
+            return Err(Error::NotOnnx(format!("node `{}` writes `{again}`, which another node or an input already defines", node.name)));
+        }
         known.extend(node.output.iter().map(String::as_str));
+    }
+    Ok(())
+}
+
+/// The most axes a tensor of an image classifier has (ONNX allows more; no classifier needs them).
+const MAX_RANK: i64 = 8;
+
+/// Axes, windows and paddings within bounds before tract reads them: tract loops for ever on a
+/// LayerNormalization `axis` of −7 and indexes past a `perm` (examples/fuzz_models found both).
+fn check_attributes(graph: &pb::GraphProto) -> Result<()> {
+    let side = MAX_INPUT_SIDE as i64;
+    for node in &graph.node {
+        for attribute in &node.attribute {
+            let (values, count, range) = match attribute.name.as_str() {
+                "axis" => (std::slice::from_ref(&attribute.i), 1, -MAX_RANK..MAX_RANK),
+                "axes" | "perm" => (attribute.ints.as_slice(), MAX_RANK, -MAX_RANK..MAX_RANK),
+                "strides" | "dilations" | "kernel_shape" => (attribute.ints.as_slice(), MAX_RANK, 1..side + 1),
+                "pads" => (attribute.ints.as_slice(), 2 * MAX_RANK, -side..side + 1),
+                _ => continue,
+            };
+            if values.len() as i64 > count || values.iter().any(|v| !range.contains(v)) {
+                let shown: Vec<i64> = values.iter().take(4).copied().collect();
+                return Err(Error::NotOnnx(format!(
+                    "node `{}` ({}) has {} = {shown:?}{}: at most {count} values in {}..{}",
+                    node.name,
+                    node.op_type,
+                    attribute.name,
+                    if values.len() > 4 { " …" } else { "" },
+                    range.start,
+                    range.end
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// tract's shape inference loops for ever on a LayerNormalization whose negative `axis` lies past
+/// its input's rank, and the rank is known only after inference: it runs with every such axis at
+/// −1 (the output's shape does not depend on it), then the axes are restored and checked. Returns
+/// the axes it replaced, or puts back `restore`.
+fn layer_norm_axes(proto: &mut pb::ModelProto, restore: Option<&[i64]>) -> Vec<i64> {
+    let graph = proto.graph.as_mut().expect("checked when parsed");
+    let axes = graph
+        .node
+        .iter_mut()
+        .filter(|n| n.op_type == "LayerNormalization")
+        .filter_map(|n| n.attribute.iter_mut().find(|a| a.name == "axis"));
+    axes.enumerate()
+        .map(|(i, attribute)| {
+            let original = attribute.i;
+            attribute.i = restore.map_or(-1, |axes| axes[i]);
+            original
+        })
+        .collect()
+}
+
+fn check_layer_norm_axes(proto: &pb::ModelProto, tensors: &HashMap<String, TensorInfo>) -> Result<()> {
+    let graph = proto.graph.as_ref().expect("checked when parsed");
+    for node in graph.node.iter().filter(|n| n.op_type == "LayerNormalization") {
+        let axis = node.attribute.iter().find(|a| a.name == "axis").map_or(-1, |a| a.i);
+        let Some(rank) = node.input.first().and_then(|i| tensors.get(i)).map(|t| t.shape.len() as i64) else { continue };
+        if !(-rank..rank).contains(&axis) {
+            return Err(Error::NotOnnx(format!("node `{}` (LayerNormalization) has axis {axis} for a rank-{rank} input", node.name)));
+        }
     }
     Ok(())
 }
