@@ -22,7 +22,7 @@ pub fn LayerPicker(state: State) -> impl IntoView {
                 .iter()
                 .map(|c| {
                     let mark = if c.auto { " ★" } else { "" };
-                    let text = format!("{} — {}{mark}", stages::stage(&model, c.shape), c.name);
+                    let text = format!("{} — {}{mark}", stages::stage(&model, c.shape, c.tokens.is_some()), c.name);
                     view! { <option value=c.name.clone() title=stages::tensor_help(c)>{text}</option> }
                 })
                 .collect_view()

@@ -15,7 +15,7 @@ pub fn NetworkStrip(state: State) -> impl IntoView {
         let tallest = model.candidates.iter().map(|c| c.shape[1]).max().unwrap_or(1).max(1);
         let mut groups: Vec<(stages::Stage, Vec<Candidate>)> = vec![];
         for c in &model.candidates {
-            let stage = stages::stage(&model, c.shape);
+            let stage = stages::stage(&model, c.shape, c.tokens.is_some());
             match groups.last_mut() {
                 Some((last, members)) if last.number == stage.number => members.push(c.clone()),
                 _ => groups.push((stage, vec![c.clone()])),

@@ -20,6 +20,8 @@ pub struct Stage {
     pub height: usize,
     pub width: usize,
     pub channels: usize,
+    /// A transformer's tokens laid out on their patch grid, not a convolution's map.
+    pub tokens: bool,
 }
 
 impl Stage {
@@ -28,10 +30,11 @@ impl Stage {
         format!("Stage {}{}", self.number, self.letter)
     }
 
-    /// "56×56 · 96 channels".
+    /// "56×56 · 96 channels", or "14×14 patch tokens · 768 channels".
     pub fn size(&self) -> String {
         let unit = if self.channels == 1 { "channel" } else { "channels" };
-        format!("{}×{} · {} {unit}", self.height, self.width, self.channels)
+        let tokens = if self.tokens { " patch tokens" } else { "" };
+        format!("{}×{}{tokens} · {} {unit}", self.height, self.width, self.channels)
     }
 }
 
@@ -49,16 +52,16 @@ fn resolutions(candidates: &[Candidate]) -> Vec<(usize, usize)> {
     sizes
 }
 
-/// The stage of a tensor of shape `[C, H, W]`.
-pub fn stage(model: &ModelInfo, [channels, height, width]: [usize; 3]) -> Stage {
+/// The stage of a tensor whose map is `[C, H, W]` (`tokens`: a transformer's patch tokens).
+pub fn stage(model: &ModelInfo, [channels, height, width]: [usize; 3], tokens: bool) -> Stage {
     let number = resolutions(&model.candidates).iter().position(|&s| s == (height, width)).map_or(0, |i| i + 1);
-    Stage { number, letter: "", height, width, channels }
+    Stage { number, letter: "", height, width, channels, tokens }
 }
 
 /// The stage of each explained layer, lettered where two share a resolution.
 pub fn chosen(model: &ModelInfo) -> Vec<Stage> {
     const LETTERS: [&str; 8] = ["a", "b", "c", "d", "e", "f", "g", "h"];
-    let mut stages: Vec<Stage> = model.layers.iter().map(|l| stage(model, l.shape)).collect();
+    let mut stages: Vec<Stage> = model.layers.iter().map(|l| stage(model, l.shape, l.tokens.is_some())).collect();
     for i in 0..stages.len() {
         let same: Vec<usize> = (0..stages.len()).filter(|&j| stages[j].number == stages[i].number).collect();
         if same.len() > 1 {

@@ -398,6 +398,20 @@ test('accessibility: axe-core finds nothing serious or critical', async (t) => {
   assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
 });
 
+test('a vision transformer dropped on the page: its patch tokens are a map like any stage', async (t) => {
+  // The narrow ViT-B/16 of the CI's model zoo (tests/fixtures/zoo, 64² input, 4×4 patches, random weights).
+  const vit = readFileSync('tests/fixtures/zoo/vit_b_16-dynamo-18/model.onnx');
+  const started = Date.now();
+  await drop('.model-drop', 'vit_b_16.onnx', vit, '');
+  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Model vit_b_16.onnx ready'));
+  t.diagnostic(`ViT ready after ${Date.now() - started} ms: ${await page.textContent('#model-in-use')}`);
+  await page.click('.sample >> nth=0');
+  await waitForGrid(3); // the patch embedding, the last block's tokens, the fused map
+  assert.match(await page.textContent('#grid thead'), /Stage 1b · 4×4 patch tokens · 32 channels/);
+  assert.ok(await colours('#cell-1-0') > 5, 'the tokens\' LayerCAM map is not blank');
+  await page.screenshot(photo('vit'));
+});
+
 test('the page asked nothing of any other origin, broke no CSP rule, and logged no error', async (t) => {
   const origin = new URL(url).origin;
   assert.deepEqual(requests.filter((u) => !u.startsWith(`${origin}/`)), []);
