@@ -62,7 +62,18 @@ fn check(dir: &Path) -> Vec<String> {
         wrong.push(format!("{name}: logits differ from float64 by {logit_error:.1e}"));
     }
     let gradients = explainer.backward(&forward, &[reference.class]).unwrap();
-    println!("{name}: max |logit − float64| {logit_error:.1e}");
+    // The seed batch: two classes from one backward (one run per class where the graph moves the
+    // batch axis) give each class's own gradients.
+    let other = (reference.class + 1) % explainer.classes;
+    let batch = explainer.backward(&forward, &[other, reference.class]).unwrap();
+    let batch_error = gradients.iter().zip(&batch).fold(0f32, |m, (g, b)| {
+        let scale = g.iter().fold(1e-30f32, |m, v| m.max(v.abs()));
+        m.max((&b.index_axis(Axis(0), 1) - &g.index_axis(Axis(0), 0)).iter().fold(0f32, |m, d| m.max(d.abs() / scale)))
+    });
+    if batch_error > 1e-5 {
+        wrong.push(format!("{name}: the seed batch's gradients differ from one class's by {batch_error:.1e}"));
+    }
+    println!("{name}: max |logit − float64| {logit_error:.1e}; seed batch of 2 against 1 class {batch_error:.1e}");
     for method in METHODS {
         for (i, (activation, gradient)) in forward.activations.iter().zip(&gradients).enumerate() {
             let ours = cam::raw_map(method, activation.view(), gradient.index_axis(Axis(0), 0));
