@@ -119,3 +119,17 @@ fn prelu_with_a_slope_per_channel() {
     let x = input_avoiding(&[1, 2, 3, 3], &[0.0], 0.05, 1.0);
     assert!(check_against_finite_differences(&net.build(&logits), &x, 1e-2) < TOLERANCE);
 }
+
+#[test]
+fn gelu_exact_and_with_tanh() {
+    // Opset 20's Gelu, both forms, over inputs where its curve bends (|x| < 3).
+    for approximate in ["none", "tanh"] {
+        let mut net = Net::new(&[1, 2, 3, 3]).with_opset(20);
+        let y = net.node("Gelu", &["x"], vec![string("approximate", approximate)]);
+        let logits = net.logits_from(&y);
+        let x = input_avoiding(&[1, 2, 3, 3], &[], 0.0, 3.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("Gelu ({approximate}): worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
+    }
+}

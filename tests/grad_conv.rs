@@ -71,3 +71,26 @@ fn padding_wider_than_the_kernel_uses_the_transposed_form() {
     // A 1×1 kernel with padding 1: the stride-1 form would need negative padding.
     assert!(conv_case(2, 5, 3, 1, 1, vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 1, 1])]) < TOLERANCE);
 }
+
+/// ConvTranspose in the forward graph (a decoder's learned upsampling): its gradient is a Conv.
+#[test]
+fn conv_transpose_in_the_forward_graph() {
+    // Strided with padding and output_padding; dilated and grouped.
+    let cases: [(usize, usize, Vec<AttributeProto>); 2] = [
+        (1, 3, vec![ints("strides", &[2, 2]), ints("pads", &[1, 0, 1, 1]), ints("output_padding", &[1, 0])]),
+        (2, 2, vec![ints("dilations", &[2, 1]), ints("pads", &[0, 1, 1, 0])]),
+    ];
+    for (group, per_group, mut attributes) in cases {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let w = net.weight(&[2, per_group, 3, 3]);
+        let bias = net.weight(&[group * per_group]);
+        attributes.push(int("group", group as i64));
+        let y = net.node("ConvTranspose", &["x", &w, &bias], attributes);
+        let squared = net.node("Mul", &[&y, &y], vec![]);
+        let logits = net.logits_from(&squared);
+        let x = input_avoiding(&[1, 2, 3, 4], &[], 0.0, 1.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("ConvTranspose, group {group}: worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
+    }
+}

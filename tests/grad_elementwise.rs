@@ -103,3 +103,27 @@ fn softmax_and_log_softmax_along_an_inner_axis_as_attention_does() {
         assert!(worst < 2e-3, "{op} axis {axis}: {worst}");
     }
 }
+
+#[test]
+fn where_with_a_constant_condition_and_with_one_from_the_image() {
+    // The first branch x², the second the channel mean broadcast back (its gradient summed over
+    // the channels); the condition a constant mask, then x > 0 itself.
+    for from_image in [false, true] {
+        let mut net = Net::new(&[1, 2, 3, 4]);
+        let zero = net.constant(vec![0.0], &[]);
+        let condition = if from_image {
+            net.node("Greater", &["x", &zero], vec![])
+        } else {
+            let w = net.weight(&[1, 1, 3, 4]);
+            net.node("Greater", &[&w, &zero], vec![])
+        };
+        let square = net.node("Mul", &["x", "x"], vec![]);
+        let mean = net.node("ReduceMean", &["x"], vec![ints("axes", &[1]), int("keepdims", 1)]);
+        let y = net.node("Where", &[&condition, &square, &mean], vec![]);
+        let logits = net.logits_from(&y);
+        let x = input_avoiding(&[1, 2, 3, 4], &[0.0], 0.05, 1.0);
+        let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
+        println!("Where, condition from the image: {from_image}: worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
+    }
+}

@@ -1,4 +1,4 @@
-//! Gemm, MatMul, BatchNormalization and LayerNormalization backward against finite differences.
+//! Gemm, MatMul, BatchNormalization, LayerNormalization and LRN backward against finite differences.
 
 mod common;
 
@@ -99,4 +99,17 @@ fn layer_normalization_in_its_decomposed_form() {
     let worst = check_against_finite_differences(&net.build(&logits), &x, 1e-2);
     println!("decomposed LayerNorm: worst relative error {worst:.2e}");
     assert!(worst < 5e-3, "{worst}");
+}
+
+#[test]
+fn local_response_normalization_with_odd_and_even_windows() {
+    // An even window is lopsided (one more channel above); five channels, so windows are cut at
+    // both ends; α large enough that the cross-channel term matters.
+    for size in [3, 4] {
+        let mut net = Net::new(&[1, 5, 3, 2]);
+        let attributes = vec![int("size", size), float("alpha", 0.8), float("beta", 0.75), float("bias", 1.5)];
+        let y = net.node("LRN", &["x"], attributes);
+        let logits = net.logits_from(&y);
+        assert!(check(net, &logits, &[1, 5, 3, 2]) < TOLERANCE, "size {size}");
+    }
 }

@@ -1,4 +1,5 @@
-//! Reshape-like ops, Transpose, Concat, Slice, Pad and Gather backward against finite differences.
+//! Reshape-like ops, Transpose, Concat, Split, Slice, Pad, Gather, Tile and Expand backward against
+//! finite differences.
 
 mod common;
 
@@ -67,20 +68,63 @@ fn constant_padding() {
     assert!(check(net, &logits) < TOLERANCE);
 }
 
-/// Reflect and edge padding, and negative pads (which tract cannot run), are refused by name
-/// before anything is planned.
 #[test]
-fn other_paddings_are_refused_by_name() {
-    for (pads, mode, message) in
-        [([0, 0, 1, 1, 0, 0, 1, 1], "reflect", "mode `reflect`"), ([0, 0, -1, 1, 0, 0, 1, 0], "constant", "negative pads")]
-    {
+fn reflect_and_edge_padding() {
+    // Both ends of both spatial axes; reflect mirrors without repeating the edge, edge repeats it.
+    for mode in ["reflect", "edge"] {
         let mut net = Net::new(&[1, 2, 3, 4]);
-        let p = net.int_constant(&pads);
+        let p = net.int_constant(&[0, 0, 2, 1, 0, 0, 1, 3]);
         let y = net.node("Pad", &["x", &p], vec![string("mode", mode)]);
-        let logits = net.logits_from(&y);
-        let Err(err) = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]) else { panic!("refused") };
-        assert!(err.to_string().contains(message), "{err}");
+        let squared = net.node("Mul", &[&y, &y], vec![]);
+        let logits = net.logits_from(&squared);
+        let worst = check(net, &logits);
+        println!("Pad {mode}: worst relative error {worst:.2e}");
+        assert!(worst < TOLERANCE);
     }
+}
+
+/// Negative pads (cropping), which tract cannot run, are refused by name before anything is planned.
+#[test]
+fn negative_pads_are_refused_by_name() {
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let p = net.int_constant(&[0, 0, -1, 1, 0, 0, 1, 0]);
+    let y = net.node("Pad", &["x", &p], vec![]);
+    let logits = net.logits_from(&y);
+    let Err(err) = layercam::grad::differentiate(&net.build(&logits), &["x".to_string()]) else { panic!("refused") };
+    assert!(err.to_string().contains("negative pads"), "{err}");
+}
+
+#[test]
+fn split_with_an_output_that_does_not_reach_the_logits() {
+    // Sizes 1, 2, 1 along the width with the middle part unused, then equal halves of the channels.
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let sizes = net.int_constant(&[1, 2, 1]);
+    let parts = net.node_outputs("Split", &["x", &sizes], vec![int("axis", 3)], 3);
+    let ends = net.node("Concat", &[&parts[2], &parts[0]], vec![int("axis", -1)]);
+    let halves = net.node_outputs("Split", &[&ends], vec![int("axis", 1)], 2);
+    let product = net.node("Mul", &[&halves[0], &halves[1]], vec![]);
+    let logits = net.logits_from(&product);
+    assert!(check(net, &logits) < TOLERANCE);
+}
+
+#[test]
+fn tile_and_expand() {
+    // Tile copies the whole tensor (channels twice, width three times); Expand broadcasts a mean
+    // over the height back up, as a gate multiplying the input.
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let repeats = net.int_constant(&[1, 2, 1, 3]);
+    let tiled = net.node("Tile", &["x", &repeats], vec![]);
+    let squared = net.node("Mul", &[&tiled, &tiled], vec![]);
+    let logits = net.logits_from(&squared);
+    assert!(check(net, &logits) < TOLERANCE);
+
+    let mut net = Net::new(&[1, 2, 3, 4]);
+    let mean = net.node("ReduceMean", &["x"], vec![ints("axes", &[2]), int("keepdims", 1)]);
+    let shape = net.int_constant(&[1, 2, 3, 4]);
+    let expanded = net.node("Expand", &[&mean, &shape], vec![]);
+    let product = net.node("Mul", &[&expanded, "x"], vec![]);
+    let logits = net.logits_from(&product);
+    assert!(check(net, &logits) < TOLERANCE);
 }
 
 #[test]

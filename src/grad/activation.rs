@@ -1,5 +1,5 @@
-//! Pointwise functions (activations, and the maths of normalisations and attention: Exp, Sqrt,
-//! Reciprocal, Pow by a constant, Erf, Neg): ∂x = g · slope, where the slope depends on the image only. The slope is
+//! Pointwise functions (activations, Gelu, and the maths of normalisations and attention: Exp,
+//! Sqrt, Reciprocal, Pow by a constant, Erf, Neg): ∂x = g · slope, where the slope depends on the image only. The slope is
 //! built in the precompute graph (once per forward), so a backward costs one Mul per activation
 //! whatever the number of classes.
 //!
@@ -55,6 +55,8 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
             let scale = p.scalar(std::f32::consts::FRAC_2_SQRT_PI);
             p.op("Mul", &[&bell, &scale], vec![])
         }
+        "Gelu" if step.node.attr_string("approximate").is_some_and(|a| a == "tanh") => gelu_tanh(&mut b.precompute, &x),
+        "Gelu" => gelu(&mut b.precompute, &x),
         "Relu" => b.precompute.op("Sign", &[&y], vec![]),
         "Clip" => match clip_bounds(b, step) {
             (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),
@@ -152,4 +154,46 @@ fn hard_swish(p: &mut Graph, x: &str) -> String {
     let ramp = p.op("Add", &[&ramp, &half], vec![]);
     let ramp = p.op("Mul", &[&inside, &ramp], vec![]);
     p.op("Add", &[&ramp, &above], vec![])
+}
+
+/// Gelu y = x·Φ(x) (opset 20): slope Φ(x) + x·φ(x) = ½(1 + erf(x/√2)) + x·exp(−x²/2)/√(2π).
+fn gelu(p: &mut Graph, x: &str) -> String {
+    let (scale, half, one) = (p.scalar(std::f32::consts::FRAC_1_SQRT_2), p.scalar(0.5), p.scalar(1.0));
+    let scaled = p.op("Mul", &[x, &scale], vec![]);
+    let erf = p.op("Erf", &[&scaled], vec![]);
+    let erf = p.op("Add", &[&erf, &one], vec![]);
+    let cdf = p.op("Mul", &[&erf, &half], vec![]);
+    let square = p.op("Mul", &[&scaled, &scaled], vec![]);
+    let negative = p.op("Neg", &[&square], vec![]);
+    let bell = p.op("Exp", &[&negative], vec![]);
+    let density = p.scalar(1.0 / (2.0 * std::f32::consts::PI).sqrt());
+    let pdf = p.op("Mul", &[&bell, &density], vec![]);
+    let tail = p.op("Mul", &[x, &pdf], vec![]);
+    p.op("Add", &[&cdf, &tail], vec![])
+}
+
+/// Gelu's tanh form, y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³):
+/// slope ½(1 + tanh u) + ½x(1 − tanh² u)·√(2/π)(1 + 3·0.044715x²).
+fn gelu_tanh(p: &mut Graph, x: &str) -> String {
+    const CUBIC: f32 = 0.044715;
+    let root = (2.0 / std::f32::consts::PI).sqrt();
+    let (cubic, root, half, one) = (p.scalar(CUBIC), p.scalar(root), p.scalar(0.5), p.scalar(1.0));
+    let square = p.op("Mul", &[x, x], vec![]);
+    let cube = p.op("Mul", &[&square, x], vec![]);
+    let cube = p.op("Mul", &[&cube, &cubic], vec![]);
+    let inner = p.op("Add", &[x, &cube], vec![]);
+    let u = p.op("Mul", &[&inner, &root], vec![]);
+    let t = p.op("Tanh", &[&u], vec![]);
+    let rise = p.op("Add", &[&t, &one], vec![]);
+    let rise = p.op("Mul", &[&rise, &half], vec![]);
+    let t2 = p.op("Mul", &[&t, &t], vec![]);
+    let sech2 = p.op("Sub", &[&one, &t2], vec![]);
+    let triple = p.scalar(3.0 * CUBIC);
+    let du = p.op("Mul", &[&square, &triple], vec![]);
+    let du = p.op("Add", &[&du, &one], vec![]);
+    let du = p.op("Mul", &[&du, &root], vec![]);
+    let tail = p.op("Mul", &[&sech2, &du], vec![]);
+    let tail = p.op("Mul", &[&tail, x], vec![]);
+    let tail = p.op("Mul", &[&tail, &half], vec![]);
+    p.op("Add", &[&rise, &tail], vec![])
 }

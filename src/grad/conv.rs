@@ -66,6 +66,38 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
     Ok(with_first(dx, node.input.len()))
 }
 
+/// ConvTranspose in the forward graph (decoders, learned upsampling): its adjoint is the Conv with
+/// the same weight, strides, dilations, pads and groups — `[C_in, C_out/G, k…]` is already that
+/// Conv's weight layout. The forward's output size s·(n − 1) + output_padding + (k−1)·d + 1 − pads
+/// brings the Conv back to n, as output_padding < s; checked against the shapes all the same.
+pub(super) fn conv_transpose(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    step.require_constant(1.., "weight or bias")?;
+    let node = step.node;
+    let (xs, ys, ws) = (b.shape(&node.input[0])?, b.shape(step.output())?, b.shape(&node.input[1])?);
+    let spatial = xs.len().saturating_sub(2);
+    let auto_pad = node.attr_string("auto_pad").unwrap_or_default();
+    if !matches!(auto_pad.as_str(), "" | "NOTSET") || node.attr("output_shape").is_some() {
+        return Err(step.unsupported("auto_pad or output_shape (explicit pads are supported)"));
+    }
+    let ones = vec![1; spatial];
+    let strides = node.attr_ints("strides").unwrap_or_else(|| ones.clone());
+    let dilations = node.attr_ints("dilations").unwrap_or(ones);
+    let pads = node.attr_ints("pads").unwrap_or_else(|| vec![0; 2 * spatial]);
+    let fits = |i: usize| {
+        let extent = (ws[2 + i] as i64 - 1) * dilations[i] + 1;
+        (ys[2 + i] as i64 + pads[i] + pads[spatial + i] - extent).div_euclid(strides[i]) + 1 == xs[2 + i] as i64
+    };
+    let shapes_agree = ws.len() == xs.len() && strides.len() == spatial && dilations.len() == spatial && pads.len() == 2 * spatial;
+    if !shapes_agree || !(0..spatial).all(fits) {
+        return Err(step.unsupported(format!("cannot invert its output size {ys:?} from {xs:?}")));
+    }
+    let group = node.attr_int("group").unwrap_or(1);
+    let w = b.forward(&node.input[1]);
+    let attributes = vec![int("group", group), ints("strides", &strides), ints("dilations", &dilations), ints("pads", &pads)];
+    let dx = b.op("Conv", &[step.output_grad()?, &w], attributes);
+    Ok(with_first(dx, node.input.len()))
+}
+
 /// g `[K, C, d1, d2, …]` → `[K, C, d1·s1, d2·s2, …]`, each value followed by s − 1 zeros per axis:
 /// a reshape to `[K, C, d1, 1, d2, 1, …]`, zero padding of the unit axes, a reshape back.
 fn stuff_zeros(b: &mut Builder, g: &str, ys: &[usize], strides: &[i64]) -> String {

@@ -1,8 +1,12 @@
-//! Broadcasting arithmetic: Add, Sub, Mul, Div, and Sum / Mean of n inputs. Each operand that needs a gradient gets the
-//! output gradient times its partial derivative, summed back over the axes it was broadcast on.
+//! Broadcasting arithmetic: Add, Sub, Mul, Div, Sum / Mean of n inputs, and Where. Each operand
+//! that needs a gradient gets the output gradient times its partial derivative, summed back over
+//! the axes it was broadcast on.
+
+use tract_onnx::pb::tensor_proto::DataType;
+use tract_onnx::prelude::DatumType;
 
 use super::Step;
-use super::builder::Builder;
+use super::builder::{Builder, int};
 use crate::Result;
 
 pub(super) fn arithmetic(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
@@ -51,4 +55,35 @@ fn partial(b: &mut Builder, step: &Step, g: &str, index: usize) -> String {
         }
         (other, _) => unreachable!("arithmetic rule registered for {other}"),
     }
+}
+
+/// Where(c, a, b): the gradient goes to `a` where the condition holds and to `b` elsewhere. The
+/// condition (a constant mask, or one computed from the image) becomes a float mask once per
+/// forward, in the precompute graph; it has no gradient of its own.
+pub(super) fn select(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    let g = step.output_grad()?.to_string();
+    let output = b.shape(step.output())?;
+    let condition = &step.node.input[0];
+    let mask = b.precompute.op("Cast", &[condition], vec![int("to", DataType::Float as i64)]);
+    let mask = b.save(mask, DatumType::F32, b.shape(condition)?);
+    let mut grads = vec![None];
+    for index in 1..3 {
+        if !step.wanted[index] {
+            grads.push(None);
+            continue;
+        }
+        let chosen = if index == 1 {
+            mask.clone()
+        } else {
+            let one = b.scalar(1.0);
+            b.op("Sub", &[&one, &mask], vec![])
+        };
+        let term = b.op("Mul", &[&g, &chosen], vec![]);
+        let operand = b.shape(&step.node.input[index])?;
+        let grad = b
+            .unbroadcast(&term, &operand, &output)
+            .ok_or_else(|| step.unsupported(format!("operand {index} of shape {operand:?} is broadcast to a higher rank")))?;
+        grads.push(Some(grad));
+    }
+    Ok(grads)
 }

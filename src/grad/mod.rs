@@ -18,6 +18,7 @@ mod elementwise;
 mod linear;
 mod normalization;
 mod pool;
+mod resize;
 mod shape;
 mod softmax;
 
@@ -98,21 +99,24 @@ pub(crate) type Rule = fn(&mut Builder, &Step) -> Result<Vec<Option<String>>>;
 fn rule_for(op_type: &str) -> Option<Rule> {
     Some(match op_type {
         "Conv" => conv::conv,
+        "ConvTranspose" => conv::conv_transpose,
+        "Resize" => resize::resize,
         "Relu" | "Clip" | "LeakyRelu" | "PRelu" | "Sigmoid" | "HardSigmoid" | "HardSwish" | "Tanh" | "Neg" | "Exp" | "Sqrt"
-        | "Reciprocal" | "Pow" | "Erf" => activation::activation,
+        | "Reciprocal" | "Pow" | "Erf" | "Gelu" => activation::activation,
         "Add" | "Sub" | "Mul" | "Div" | "Sum" | "Mean" => elementwise::arithmetic,
+        "Where" => elementwise::select,
         "Gemm" => linear::gemm,
         "MatMul" => linear::matmul,
         "BatchNormalization" => linear::batch_norm,
         "LayerNormalization" => normalization::layer_norm,
+        "LRN" => normalization::lrn,
         "GlobalAveragePool" => pool::global_average,
         "ReduceMean" | "ReduceSum" => pool::reduce,
         "MaxPool" | "GlobalMaxPool" => pool::max_pool,
         "AveragePool" => pool::average_pool,
         "Softmax" | "LogSoftmax" => softmax::softmax,
-        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Slice" | "Pad" | "Gather" => {
-            shape::shape
-        }
+        "Flatten" | "Reshape" | "Squeeze" | "Unsqueeze" | "Identity" | "Dropout" | "Transpose" | "Concat" | "Split" | "Slice" | "Pad"
+        | "Gather" | "Tile" | "Expand" => shape::shape,
         _ => return None,
     })
 }
@@ -175,7 +179,9 @@ fn backpropagate(b: &mut Builder, targets: &[String]) -> Result<HashMap<String, 
 fn check_arity(node: &pb::NodeProto) -> Result<()> {
     let needed = match node.op_type.as_str() {
         "BatchNormalization" => 5,
-        "Conv" | "Gemm" | "MatMul" | "PRelu" | "Pow" | "Gather" | "Add" | "Sub" | "Mul" | "Div" | "LayerNormalization" => 2,
+        "Where" => 3,
+        "Conv" | "ConvTranspose" | "Gemm" | "MatMul" | "PRelu" | "Pow" | "Gather" | "Tile" | "Expand" | "Add" | "Sub" | "Mul" | "Div"
+        | "LayerNormalization" => 2,
         _ => 1,
     };
     if node.input.len() < needed || node.output.is_empty() {

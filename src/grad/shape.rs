@@ -1,6 +1,8 @@
-//! Ops that only move values: reshapes, transposes, concatenation, slices, constant padding,
-//! gathers with constant indices, and identities. A slice's gradient is the gradient padded back
-//! with zeros; a padding's is a slice.
+//! Ops that only move values: reshapes, transposes, concatenation and splits, slices, padding,
+//! gathers with constant indices, tiling and broadcasting, and identities. A slice's gradient is
+//! the gradient padded back with zeros; a constant padding's is a slice. Ops that copy values to
+//! several places (gathers, reflect and edge padding, tiles) map each axis through a constant
+//! matrix ([`along_axis`]): the copies' gradients add up at their source.
 
 use super::Step;
 use super::builder::{Attributes, Builder, ints};
@@ -8,6 +10,9 @@ use super::conv::with_first;
 use crate::Result;
 
 pub(super) fn shape(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    if step.node.op_type == "Split" {
+        return split(b, step);
+    }
     let g = step.output_grad()?.to_string();
     let node = step.node;
     let x = &node.input[0];
@@ -31,6 +36,11 @@ pub(super) fn shape(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>>
         "Slice" => slice(b, step, &g)?,
         "Pad" => unpad(b, step, &g)?,
         "Gather" => scatter(b, step, &g)?,
+        "Tile" => untile(b, step, &g)?,
+        "Expand" => {
+            let (xs, ys) = (b.shape(x)?, b.shape(step.output())?);
+            b.unbroadcast(&g, &xs, &ys).ok_or_else(|| step.unsupported(format!("its input {xs:?} is expanded to a higher rank")))?
+        }
         other => unreachable!("shape rule registered for {other}"),
     };
     Ok(with_first(dx, node.input.len()))
@@ -56,6 +66,33 @@ fn concat(b: &mut Builder, step: &Step, g: &str) -> Result<Vec<Option<String>>> 
         start += size;
     }
     Ok(grads)
+}
+
+/// Each output's gradient padded back with zeros to its place along the split axis, summed; an
+/// output that does not reach the logits contributes nothing. The outputs' sizes come from the
+/// inferred shapes, whichever way the split was given (input, attribute, `num_outputs`, equal).
+fn split(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
+    let xs = b.shape(&step.node.input[0])?;
+    let rank = xs.len();
+    let axis = step.node.attr_int("axis").unwrap_or(0);
+    let axis = if axis < 0 { axis + rank as i64 } else { axis } as usize;
+    if axis >= rank || b.seed_axis() == Some(axis) {
+        return Err(step.unsupported("a split along the batch axis"));
+    }
+    let mut start = 0;
+    let mut parts = vec![];
+    for (output, grad) in step.node.output.iter().zip(&step.grads) {
+        let size = b.shape(output)?[axis];
+        if let Some(grad) = grad {
+            let mut pads = vec![0; 2 * rank];
+            pads[axis] = start as i64;
+            pads[rank + axis] = xs[axis] as i64 - (start + size) as i64;
+            let pads = b.const_i64(&pads);
+            parts.push(b.op("Pad", &[grad, &pads], vec![]));
+        }
+        start += size;
+    }
+    Ok(with_first(b.sum(&parts), step.node.input.len()))
 }
 
 /// Slice with constant starts, ends, axes and step 1 (inputs from opset 10, attributes before):
@@ -89,12 +126,14 @@ fn slice(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     Ok(b.op("Pad", &[g, &pads], vec![]))
 }
 
-/// Pad in constant mode (pads as input from opset 11, as attribute before): the gradient with the
-/// padding sliced off. Negative pads (cropping) are refused: tract cannot run them.
+/// Pad (pads as input from opset 11, as attribute before). Constant padding: the gradient with the
+/// padding sliced off. Reflect and edge padding copy input values into the border: each padded
+/// axis maps back through a one-hot matrix, the copies adding up at their source. Negative pads
+/// (cropping) are refused: tract cannot run them.
 fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     let mode = step.node.attr_string("mode").unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
-        return Err(step.unsupported(format!("mode `{mode}` (only constant padding is supported)")));
+    if !matches!(mode.as_str(), "constant" | "reflect" | "edge") {
+        return Err(step.unsupported(format!("mode `{mode}` (constant, reflect and edge padding are supported)")));
     }
     let pads = match step.input(1) {
         Some(name) => b.model.constant_i64(name).ok_or_else(|| step.unsupported("its pads are not a constant"))?,
@@ -103,18 +142,58 @@ fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     if step.input(3).is_some() {
         return Err(step.unsupported("pads on chosen axes (opset 18's axes input)"));
     }
-    let rank = pads.len() / 2;
+    let (xs, ys) = (b.shape(&step.node.input[0])?, b.shape(step.output())?);
+    let rank = xs.len();
     let seed_padded = b.seed_axis().is_some_and(|axis| pads[axis] != 0 || pads[rank + axis] != 0);
-    if pads.iter().any(|&p| p < 0) || seed_padded {
+    if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) || seed_padded {
         return Err(step.unsupported(format!("pads {pads:?}: negative pads (cropping) and padding of the batch axis are not supported")));
     }
-    let ys = b.shape(step.output())?;
     let first = b.first_free_axis();
-    let starts = b.const_i64(&pads[first..rank]);
-    let ends: Vec<i64> = (first..rank).map(|i| ys[i] as i64 - pads[rank + i]).collect();
-    let ends = b.const_i64(&ends);
-    let axes = b.const_i64(&(first as i64..rank as i64).collect::<Vec<_>>());
-    Ok(b.op("Slice", &[g, &starts, &ends, &axes], vec![]))
+    if mode == "constant" {
+        let starts = b.const_i64(&pads[first..rank]);
+        let ends: Vec<i64> = (first..rank).map(|i| ys[i] as i64 - pads[rank + i]).collect();
+        let ends = b.const_i64(&ends);
+        let axes = b.const_i64(&(first as i64..rank as i64).collect::<Vec<_>>());
+        return Ok(b.op("Slice", &[g, &starts, &ends, &axes], vec![]));
+    }
+    let mut g = g.to_string();
+    for axis in (first..rank).filter(|&a| pads[a] != 0 || pads[rank + a] != 0) {
+        let n = xs[axis] as i64;
+        let sources: Vec<usize> = (0..ys[axis] as i64).map(|j| padded_source(&mode, j - pads[axis], n)).collect();
+        g = along_axis(b, &g, rank, axis, &one_hot(&sources, xs[axis]), xs[axis]);
+    }
+    Ok(g)
+}
+
+/// The input index that padding copies to position `i` (relative to the input's start) of an axis
+/// of length `n`: the nearest edge, or the mirror image without repeating the edge (numpy's reflect).
+fn padded_source(mode: &str, i: i64, n: i64) -> usize {
+    let source = match mode {
+        "edge" => i.clamp(0, n - 1),
+        _ if n == 1 => 0,
+        _ => {
+            let folded = i.rem_euclid(2 * (n - 1));
+            if folded < n { folded } else { 2 * (n - 1) - folded }
+        }
+    };
+    source as usize
+}
+
+/// Tile with constant repeats: each repeated axis of the gradient maps back through a one-hot
+/// matrix (output j reads input j mod n), the copies adding up.
+fn untile(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
+    let repeats = b.model.constant_i64(&step.node.input[1]).ok_or_else(|| step.unsupported("its repeats are not a constant"))?;
+    let (xs, ys) = (b.shape(&step.node.input[0])?, b.shape(step.output())?);
+    let rank = xs.len();
+    if repeats.len() != rank || b.seed_axis().is_some_and(|axis| repeats[axis] != 1) {
+        return Err(step.unsupported(format!("repeats {repeats:?}: one per axis, the batch axis not repeated")));
+    }
+    let mut g = g.to_string();
+    for axis in (0..rank).filter(|&a| xs[a] != ys[a]) {
+        let sources: Vec<usize> = (0..ys[axis]).map(|j| j % xs[axis]).collect();
+        g = along_axis(b, &g, rank, axis, &one_hot(&sources, xs[axis]), xs[axis]);
+    }
+    Ok(g)
 }
 
 /// Gather with constant indices (a transformer's class token, a channel pick): each gathered slice
@@ -131,25 +210,44 @@ fn scatter(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     let indices_name = &step.node.input[1];
     let indices = b.model.constant_i64(indices_name).ok_or_else(|| step.unsupported("its indices are not a constant"))?;
     let size = xs[axis as usize] as i64;
-    let mut one_hot = vec![0.0; indices.len() * size as usize];
-    for (row, &index) in indices.iter().enumerate() {
+    let mut sources = vec![];
+    for &index in &indices {
         let index = if index < 0 { index + size } else { index };
         if !(0..size).contains(&index) {
             return Err(step.unsupported(format!("index {index} is outside the axis of size {size}")));
         }
-        one_hot[row * size as usize + index as usize] += 1.0;
+        sources.push(index as usize);
     }
-    let one_hot = b.const_f32(&one_hot, &[indices.len(), size as usize]);
     // g: [K, xs[1..axis], indices…, xs[axis+1..]] → [K, xs[1..axis], m, xs[axis+1..]].
     let mut flat: Vec<usize> = xs.clone();
     flat[axis as usize] = indices.len();
     let g = b.reshape_like(g, &flat);
-    let last: Vec<i64> = (0..rank).filter(|&i| i != axis).chain([axis]).collect();
-    let mut back = vec![0; rank as usize];
+    Ok(along_axis(b, &g, rank as usize, axis as usize, &one_hot(&sources, size as usize), size as usize))
+}
+
+/// Row j of a `[sources.len(), columns]` matrix holds a 1 at column `sources[j]`.
+fn one_hot(sources: &[usize], columns: usize) -> Vec<f32> {
+    let mut matrix = vec![0.0; sources.len() * columns];
+    for (row, &source) in sources.iter().enumerate() {
+        matrix[row * columns + source] = 1.0;
+    }
+    matrix
+}
+
+/// g with its axis `axis` (length m) mapped through a constant matrix `[m, n]` of row-major
+/// `values`: out[…, j, …] = Σ_i g[…, i, …] · matrix[i, j]. The axis moves last for the MatMul and
+/// back. The gradient of every op that is a linear map along one axis (Gather, Pad, Tile, Resize).
+pub(super) fn along_axis(b: &mut Builder, g: &str, rank: usize, axis: usize, values: &[f32], n: usize) -> String {
+    let matrix = b.const_f32(values, &[values.len() / n, n]);
+    if axis + 1 == rank {
+        return b.op("MatMul", &[g, &matrix], vec![]);
+    }
+    let last: Vec<i64> = (0..rank as i64).filter(|&i| i != axis as i64).chain([axis as i64]).collect();
+    let mut back = vec![0; rank];
     for (i, &p) in last.iter().enumerate() {
         back[p as usize] = i as i64;
     }
-    let moved = b.op("Transpose", &[&g], vec![ints("perm", &last)]);
-    let spread = b.op("MatMul", &[&moved, &one_hot], vec![]);
-    Ok(b.op("Transpose", &[&spread], vec![ints("perm", &back)]))
+    let moved = b.op("Transpose", &[g], vec![ints("perm", &last)]);
+    let mapped = b.op("MatMul", &[&moved, &matrix], vec![]);
+    b.op("Transpose", &[&mapped], vec![ints("perm", &back)])
 }

@@ -15,24 +15,42 @@ pub struct Net {
     initializers: Vec<pb::TensorProto>,
     input_shape: Vec<usize>,
     rng: Lcg,
+    opset: i64,
 }
 
 impl Net {
     pub fn new(input_shape: &[usize]) -> Self {
-        Net { nodes: vec![], initializers: vec![], input_shape: input_shape.to_vec(), rng: Lcg(7) }
+        Net { nodes: vec![], initializers: vec![], input_shape: input_shape.to_vec(), rng: Lcg(7), opset: 17 }
+    }
+
+    /// The ONNX opset the graph declares (17 unless set: Gelu needs 20).
+    pub fn with_opset(mut self, opset: i64) -> Self {
+        self.opset = opset;
+        self
     }
 
     pub fn node(&mut self, op: &str, inputs: &[&str], attribute: Vec<pb::AttributeProto>) -> String {
         let output = format!("t{}", self.nodes.len());
+        self.push(op, inputs, attribute, vec![output.clone()]);
+        output
+    }
+
+    /// A node with several outputs (Split).
+    pub fn node_outputs(&mut self, op: &str, inputs: &[&str], attribute: Vec<pb::AttributeProto>, outputs: usize) -> Vec<String> {
+        let outputs: Vec<String> = (0..outputs).map(|i| format!("t{}.{i}", self.nodes.len())).collect();
+        self.push(op, inputs, attribute, outputs.clone());
+        outputs
+    }
+
+    fn push(&mut self, op: &str, inputs: &[&str], attribute: Vec<pb::AttributeProto>, output: Vec<String>) {
         self.nodes.push(pb::NodeProto {
             name: format!("{op}_{}", self.nodes.len()),
             op_type: op.into(),
             input: inputs.iter().map(|s| s.to_string()).collect(),
-            output: vec![output.clone()],
+            output,
             attribute,
             ..Default::default()
         });
-        output
     }
 
     /// A float constant with random values in [-1, 1).
@@ -103,7 +121,7 @@ impl Net {
         };
         pb::ModelProto {
             ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: 17 }],
+            opset_import: vec![pb::OperatorSetIdProto { domain: String::new(), version: self.opset }],
             graph: Some(pb::GraphProto {
                 name: "test".into(),
                 node: self.nodes,
