@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use layercam::cam::{self, Method};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers};
+use layercam::protocol::{Request, Response};
 use layercam::runtime::Explainer;
+use layercam::session::Session;
 use ndarray::{Array2, Array4, ArrayView2, Axis};
 use ndarray_npy::read_npy;
 
@@ -109,4 +111,34 @@ fn every_fixture_model_gives_torchs_float64_maps() {
     assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
     let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// What the page does with each fixture dropped on it: its worker's session loads the file (no
+/// sidecar, no labels), offers the same automatic layers, and explains a photo with a finite map
+/// per layer and method of the layer's size, at least one of each layer's maps not all zero.
+#[test]
+fn the_pages_session_explains_every_fixture() {
+    let photo = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/chelsea.png")).unwrap();
+    let now = || std::time::Duration::ZERO;
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let reference: Reference = serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap()).unwrap();
+        let mut session = Session::default();
+        let onnx = std::fs::read(dir.join("model.onnx")).unwrap();
+        let ready = session.handle(Request::LoadModel { name: name.clone(), onnx, sidecar: None, labels: None, recipe: None }, now);
+        let [Response::ModelReady(info)] = ready.as_slice() else { panic!("{name}: {ready:?}") };
+        let offered: Vec<&str> = info.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(offered, reference.layers, "{name}");
+        let responses = session.handle(Request::Explain { image: photo.clone(), class: None }, now);
+        let Some(Response::Maps(maps)) = responses.iter().find(|r| matches!(r, Response::Maps(_))) else { panic!("{name}: {responses:?}") };
+        assert_eq!(maps.maps.len(), reference.layers.len(), "{name}");
+        for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {
+            for map in per_method {
+                assert_eq!(map.len(), layer.shape[1] * layer.shape[2], "{name} {}", layer.name);
+                assert!(map.iter().all(|v| v.is_finite()), "{name} {}", layer.name);
+            }
+            assert!(per_method.iter().any(|m| m.iter().any(|&v| v > 0.0)), "{name} {}: every map is zero", layer.name);
+        }
+        println!("{name}: the page's session explains it ({} layers, class {})", maps.layers.len(), maps.class);
+    }
 }
