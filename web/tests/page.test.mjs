@@ -124,12 +124,12 @@ const onePixel = () => png(1, 1, { bitDepth: 8, colourType: 2, rows: Buffer.from
 const hugeHeader = () => png(100000, 100000, { bitDepth: 8, colourType: 2, rows: Buffer.alloc(64) });
 
 /** A valid ONNX model that is not a classifier: y = Relu(x), x and y [1, 3, 4, 4] (protobuf by hand). */
-function reluModel() {
+function reluModel(dims = [1, 3, 4, 4]) {
   const varint = (n) => { const out = []; for (; n > 127; n = Math.floor(n / 128)) out.push((n % 128) | 128); out.push(n); return Buffer.from(out); };
   const int = (field, n) => Buffer.concat([varint(field * 8), varint(n)]);
   const bytes = (field, b) => { const data = Buffer.from(b); return Buffer.concat([varint(field * 8 + 2), varint(data.length), data]); };
   const message = (field, ...parts) => bytes(field, Buffer.concat(parts));
-  const shape = [1, 3, 4, 4].map((d) => message(1, int(1, d))); // TensorShapeProto.dim.dim_value
+  const shape = dims.map((d) => message(1, int(1, d))); // TensorShapeProto.dim.dim_value
   const type = message(1, int(1, 1), message(2, ...shape)); // TypeProto.tensor_type: FLOAT, shape
   const value = (field, name) => message(field, bytes(1, name), message(2, type)); // ValueInfoProto
   const node = message(1, bytes(1, 'x'), bytes(2, 'y'), bytes(4, 'Relu'));
@@ -342,6 +342,11 @@ test('bad input gets a clear message; the previous maps and model stay, and the 
     /Could not explain empty\.jpg: the image cannot be decoded: the file is empty/);
   await refused('an ONNX model that is not a classifier', () => drop('.model-drop', 'relu.onnx', reluModel(), ''),
     /Could not load the model relu\.onnx: the model is not an image classifier: .*\[1, classes\]\. The previous model is still in use\./);
+  await refused('a model declaring a 100000×100000 input', () => drop('.model-drop', 'vast.onnx', reluModel([1, 3, 100000, 100000]), ''),
+    /Could not load the model vast\.onnx: the model's input is too large: `x` declares .*100000.*The previous model is still in use\./);
+  // A mutant the fuzzer found (scripts/fuzz.sh): a dilation of 10¹² that tract would loop on.
+  await refused('a hostile model from the fuzz corpus', () => drop('.model-drop', 'dilated.onnx', readFileSync('tests/fixtures/fuzz/found-dd5d25be550ad65b.onnx'), ''),
+    /Could not load the model dilated\.onnx: not an ONNX model: node .* has dilations = \[1000000000000, 1000000000000\].*The previous model is still in use\./);
   await refused('a .onnx dropped on the photo', () => drop('.photo-drop', 'relu.onnx', reluModel(), ''),
     /Could not load the model relu\.onnx: the model is not an image classifier/);
   await refused('a text file chosen as the model', () => page.setInputFiles('#model-input', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('my notes') }),
