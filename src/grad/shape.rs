@@ -144,9 +144,15 @@ fn unpad(b: &mut Builder, step: &Step, g: &str) -> Result<String> {
     }
     let (xs, ys) = (b.shape(&step.node.input[0])?, b.shape(step.output())?);
     let rank = xs.len();
+    if pads.len() != 2 * rank {
+        return Err(step.unsupported(format!("{} pads for a rank-{rank} input", pads.len())));
+    }
     let seed_padded = b.seed_axis().is_some_and(|axis| pads[axis] != 0 || pads[rank + axis] != 0);
-    if pads.len() != 2 * rank || pads.iter().any(|&p| p < 0) || seed_padded {
-        return Err(step.unsupported(format!("pads {pads:?}: negative pads (cropping) and padding of the batch axis are not supported")));
+    let empty_copied = mode != "constant" && (0..rank).any(|a| xs[a] == 0 && (pads[a] != 0 || pads[rank + a] != 0));
+    if pads.iter().any(|&p| p < 0) || seed_padded || empty_copied {
+        return Err(step.unsupported(format!(
+            "pads {pads:?}: negative pads (cropping), padding of the batch axis and copies from an empty axis are not supported"
+        )));
     }
     let first = b.first_free_axis();
     if mode == "constant" {
