@@ -11,14 +11,19 @@ use crate::Result;
 
 pub(super) fn arithmetic(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     let g = step.output_grad()?.to_string();
+    summed_back(b, step, |b, index| Some(partial(b, step, &g, index)))
+}
+
+/// Each wanted operand's term (None: no gradient, as Where's condition), at the output's shape,
+/// summed back over the axes the operand was broadcast on.
+fn summed_back(b: &mut Builder, step: &Step, mut term: impl FnMut(&mut Builder, usize) -> Option<String>) -> Result<Vec<Option<String>>> {
     let output = b.shape(step.output())?;
     let mut grads = vec![];
     for (index, &wanted) in step.wanted.iter().enumerate() {
-        if !wanted {
+        let Some(term) = wanted.then(|| term(b, index)).flatten() else {
             grads.push(None);
             continue;
-        }
-        let term = partial(b, step, &g, index);
+        };
         let operand = b.shape(&step.node.input[index])?;
         let grad = b
             .unbroadcast(&term, &operand, &output)
@@ -62,28 +67,18 @@ fn partial(b: &mut Builder, step: &Step, g: &str, index: usize) -> String {
 /// forward, in the precompute graph; it has no gradient of its own.
 pub(super) fn select(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
     let g = step.output_grad()?.to_string();
-    let output = b.shape(step.output())?;
     let condition = &step.node.input[0];
     let mask = b.precompute.op("Cast", &[condition], vec![int("to", DataType::Float as i64)]);
     let mask = b.save(mask, DatumType::F32, b.shape(condition)?);
-    let mut grads = vec![None];
-    for index in 1..3 {
-        if !step.wanted[index] {
-            grads.push(None);
-            continue;
-        }
-        let chosen = if index == 1 {
-            mask.clone()
-        } else {
-            let one = b.scalar(1.0);
-            b.op("Sub", &[&one, &mask], vec![])
+    summed_back(b, step, |b, index| {
+        let chosen = match index {
+            0 => return None,
+            1 => mask.clone(),
+            _ => {
+                let one = b.scalar(1.0);
+                b.op("Sub", &[&one, &mask], vec![])
+            }
         };
-        let term = b.op("Mul", &[&g, &chosen], vec![]);
-        let operand = b.shape(&step.node.input[index])?;
-        let grad = b
-            .unbroadcast(&term, &operand, &output)
-            .ok_or_else(|| step.unsupported(format!("operand {index} of shape {operand:?} is broadcast to a higher rank")))?;
-        grads.push(Some(grad));
-    }
-    Ok(grads)
+        Some(b.op("Mul", &[&g, &chosen], vec![]))
+    })
 }

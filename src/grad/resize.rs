@@ -41,7 +41,7 @@ pub(super) fn resize(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
     if !matches!(taps.nearest.as_str(), "floor" | "ceil" | "round_prefer_floor" | "round_prefer_ceil") {
         return Err(step.unsupported(format!("nearest_mode `{}`", taps.nearest)));
     }
-    let scales = given_scales(b, step, rank)?;
+    let scales = given_scales(b, step, rank, opset)?;
     let mut g = step.output_grad()?.to_string();
     for axis in 0..rank {
         let (len_in, len_out) = (xs[axis], ys[axis]);
@@ -60,8 +60,8 @@ pub(super) fn resize(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>
 
 /// The scales input (opset 10: input 1; later: input 2), spread over every axis when opset 18's
 /// `axes` names some; None where the output sizes were given instead.
-fn given_scales(b: &Builder, step: &Step, rank: usize) -> Result<Option<Vec<f32>>> {
-    let index = if b.model_opset() <= 10 { 1 } else { 2 };
+fn given_scales(b: &Builder, step: &Step, rank: usize, opset: i64) -> Result<Option<Vec<f32>>> {
+    let index = if opset <= 10 { 1 } else { 2 };
     let Some(name) = step.input(index) else { return Ok(None) };
     let values = b.model.constant_f32(name).ok_or_else(|| step.unsupported("its scales are not a constant"))?;
     if values.is_empty() {
