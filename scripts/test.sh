@@ -28,3 +28,4 @@ server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
 LAYERCAM_URL="http://127.0.0.1:$port/" LAYERCAM_ARTIFACTS=target/web-artifacts node --test --test-concurrency=1 web/tests/
+steps_done

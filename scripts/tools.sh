@@ -1,7 +1,18 @@
 # Shared by scripts/test.sh and scripts/serve.sh: install what is missing, nothing else.
 # Only crates.io, npm, PyPI and Debian's packages can be reached from these machines.
 
-step() { printf '\n==> %s\n' "$*"; }
+# step TEXT: starts a stage; each stage's time, and the total, are printed when the next one starts.
+STEP_NAME='' STEP_START=$SECONDS
+step() {
+    [[ -n "$STEP_NAME" ]] && printf '==> %ds: %s\n' $((SECONDS - STEP_START)) "$STEP_NAME"
+    STEP_NAME="$*" STEP_START=$SECONDS
+    printf '\n==> %s\n' "$*"
+}
+# steps_done: the last stage's time and the whole run's (bash's SECONDS counts from the start).
+steps_done() {
+    step "done"
+    printf '==> total %dm%02ds\n' $((SECONDS / 60)) $((SECONDS % 60))
+}
 
 ensure_rust() {
     command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup first" >&2; exit 1; }
