@@ -1,7 +1,7 @@
 """The CI's model zoo: narrow variants of the architectures people bring (torchvision's own classes and
 blocks, few channels, seeded weights, 64×64 input), exported by both torch exporters, each with
 torch autograd's float64 maps at layercam's automatic layers and what torch float32 misses of them.
-tests/model_zoo.rs checks layercam against these. Run by hand, not by CI (needs torch, torchvision,
+tests/integration/model_zoo.rs checks layercam against these. Run by hand, not by CI (needs torch, torchvision,
 onnx, onnxscript, onnx2torch and a release build):
 
     python scripts/make_zoo_fixtures.py [--layercam target/release/layercam] [NAME ...]

@@ -17,7 +17,7 @@ step "Rust tests in Chromium (wasm-bindgen-test): tract, the CAM maths and the W
 # webdriver.json turns WebGPU on (SwiftShader where there is no GPU); --nocapture prints the figures.
 WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/tests/webdriver.json" WASM_BINDGEN_TEST_TIMEOUT=600 \
     CHROMEDRIVER=/usr/bin/chromedriver cargo test --locked --target wasm32-unknown-unknown \
-    --test web_worker_protocol --test web_gpu -- --nocapture
+    --test web -- --nocapture
 
 step "Page: release build of dist/, then a smoke test in Chromium (node --test web/tests/)"
 bash scripts/build-web.sh

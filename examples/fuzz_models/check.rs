@@ -1,7 +1,7 @@
 //! What the page does with a dropped model file, natively: the worker's session loads it (parse,
 //! shape inference, automatic layers, differentiation, planning) and explains a photo with it.
 //! Shared by the fuzzer (examples/fuzz_models) and the CI's run over its saved corpus
-//! (tests/fuzz_corpus.rs).
+//! (tests/integration/fuzz_corpus.rs).
 
 use std::time::{Duration, Instant};
 

@@ -3,7 +3,7 @@
 //! declared shapes, cycles, dangling inputs, duplicate names, huge attribute lists, other ops — and
 //! hands each mutant to the page's session ([`check::load_and_explain`]) in a child process limited
 //! to 10 s and 4 GiB. A panic, an abort, a hang or a memory blow-up is saved to tests/fixtures/fuzz/
-//! (the CI runs every file there, tests/fuzz_corpus.rs) and reported. Run by scripts/fuzz.sh:
+//! (the CI runs every file there, tests/integration/fuzz_corpus.rs) and reported. Run by scripts/fuzz.sh:
 //!
 //!     cargo run --release --example fuzz_models -- SECONDS      # fuzz for SECONDS (default 600)
 //!     cargo run --release --example fuzz_models -- check FILE   # one file, in this process

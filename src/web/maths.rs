@@ -1,6 +1,6 @@
 //! Where the page's CAM maths runs: on the GPU (WebGPU, through wgpu and the WGSL kernels) when
 //! `navigator.gpu` gives an adapter and the user has not switched it off, else on the CPU (the Rust
-//! reference compiled to WebAssembly). Both draw the same pictures (tests/web_gpu.rs, and the page
+//! reference compiled to WebAssembly). Both draw the same pictures (tests/web/web_gpu.rs, and the page
 //! test compares a page with WebGPU and one without).
 
 use std::cell::RefCell;

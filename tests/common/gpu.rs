@@ -1,5 +1,5 @@
 //! GPU parity cases, shared by the native tests (tests/gpu_*.rs, wgpu on Vulkan/lavapipe) and the
-//! browser test (tests/web_gpu.rs, WebGPU on SwiftShader): every kernel against its CPU twin.
+//! browser test (tests/web/web_gpu.rs, WebGPU on SwiftShader): every kernel against its CPU twin.
 //! Tolerances are the issue's: maps within 1e-5 of their max, colours within 1 step of 255.
 
 use image::{Rgb, RgbImage};

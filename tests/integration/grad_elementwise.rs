@@ -1,9 +1,7 @@
 //! Add / Sub / Mul / Div backward against finite differences, with broadcasting both ways and a
 //! tensor used twice (gradients of several consumers add up).
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 
 const TOLERANCE: f32 = 2e-3;
 

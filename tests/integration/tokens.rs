@@ -2,9 +2,7 @@
 //! the tokens laid out exactly where the patches came from; attention's sequence-first tensors and
 //! products of two image-dependent operands against finite differences.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use layercam::model::layers::{GradientFrom, TokenGrid, auto_layers, candidates};
 use layercam::runtime::Explainer;
 use ndarray::{Array4, Axis};

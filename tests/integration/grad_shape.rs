@@ -1,9 +1,7 @@
 //! Reshape-like ops, Transpose, Concat, Split, Slice, Pad, Gather, Tile and Expand backward against
 //! finite differences.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 
 const TOLERANCE: f32 = 2e-3;
 

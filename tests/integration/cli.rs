@@ -1,11 +1,9 @@
 //! The `layercam` command end to end: real files in, real files out.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 use ndarray::{Array2, Ix2};
 use serde_json::Value;
 
@@ -190,12 +188,12 @@ fn gpu_and_cpu_give_the_same_files() {
         for path in paths.chain([on_cpu["fused"][method].as_str().unwrap().to_string()]) {
             let a: Array2<f32> = ndarray_npy::read_npy(cpu.join(&path)).unwrap();
             let b: Array2<f32> = ndarray_npy::read_npy(gpu.join(&path)).unwrap();
-            worst = worst.max(common::gpu::map_error(&b, &a));
+            worst = worst.max(crate::common::gpu::map_error(&b, &a));
         }
         let (a, b) =
             (image::open(cpu.join(format!("fused/{method}.png"))).unwrap(), image::open(gpu.join(format!("fused/{method}.png"))).unwrap());
-        assert!(common::gpu::colour_error(&b.to_rgb8(), &a.to_rgb8()) <= 1, "{method}: fused pictures");
+        assert!(crate::common::gpu::colour_error(&b.to_rgb8(), &a.to_rgb8()) <= 1, "{method}: fused pictures");
     }
     println!("--device gpu ({}) vs cpu: maps within {worst:e} of their max", on_gpu["device"]);
-    assert!(worst <= common::gpu::MAP_TOLERANCE);
+    assert!(worst <= crate::common::gpu::MAP_TOLERANCE);
 }

@@ -1,9 +1,7 @@
 //! Conv backward (ConvTranspose) against finite differences: groups, depthwise, strides,
 //! dilations, explicit and SAME padding, sizes the stride does not divide.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use tract_onnx::pb::AttributeProto;
 
 /// x [1, c_in, hw, hw] → Conv → logits; returns the worst finite-difference error.

@@ -1,22 +1,17 @@
 //! The WGSL kernels in Chromium through WebGPU (SwiftShader here), against the CPU reference, run by
 //! wasm-bindgen-test with web/tests/webdriver.json (which turns WebGPU on):
 //! `WASM_BINDGEN_TEST_WEBDRIVER_JSON=web/tests/webdriver.json CHROMEDRIVER=/usr/bin/chromedriver
-//! cargo test --target wasm32-unknown-unknown --test web_gpu` (scripts/test.sh).
-//! The same cases run natively in tests/gpu_*.rs.
-#![cfg(target_arch = "wasm32")]
+//! cargo test --target wasm32-unknown-unknown --test web` (scripts/test.sh).
+//! The same cases run natively in tests/integration/gpu_*.rs.
 
-mod common;
-
-use common::gpu::*;
+use crate::common::gpu::*;
 use image::RgbImage;
 use layercam::cam::{Fusion, Method};
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::gpu::Gpu;
 use ndarray::ArrayView3;
-use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::{console_log, wasm_bindgen_test};
 
 async fn webgpu() -> Gpu {
     Gpu::new().await.unwrap_or_else(|e| panic!("{e}: Chromium gives WebGPU only with --enable-unsafe-webgpu (web/tests/webdriver.json)"))
@@ -47,7 +42,7 @@ async fn timings_of_both_paths_in_the_browser() {
     let (activations, gradients) = chelsea();
     let a: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     let g: Vec<ArrayView3<f32>> = gradients.iter().map(|g| g.view()).collect();
-    let names: Vec<String> = common::LAYERS.iter().map(|l| l.to_string()).collect();
+    let names: Vec<String> = crate::common::LAYERS.iter().map(|l| l.to_string()).collect();
     let settings = Settings { methods: vec![Method::LayerCam], ..Settings::default() };
     let raw = explain::raw_maps(&names, &activations, &g, &settings.methods).expect("raw maps");
     let fusion = Fusion::all_scaled(5);

@@ -1,9 +1,7 @@
 //! Resize backward against finite differences: nearest (each rounding), linear and cubic, up and
 //! down, by sizes and by scales, in every coordinate mode but tf_crop_and_resize.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 
 const TOLERANCE: f32 = 2e-3;
 

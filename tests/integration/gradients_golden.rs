@@ -1,9 +1,7 @@
 //! The engine against PyTorch on the default model: logits on the reference inputs, and
 //! ∂logit_c/∂A for the five reference layers.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use layercam::runtime::Explainer;
 use ndarray::{Array1, Array3, Array4, Axis, Ix1, Ix3, Ix4};
 

@@ -3,12 +3,10 @@
 //! the model's input is 16×16 (torchvision resize to 18, centre crop: one pixel off each side), so
 //! every metric has an answer worked out by hand (see each test).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::net::*;
+use crate::common::net::*;
 use image::{Rgb, RgbImage};
 use prost::Message;
 use serde_json::Value;

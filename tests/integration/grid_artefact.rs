@@ -3,9 +3,7 @@
 //! the pool's stride; weighed by the pool output's gradient, upsampled bilinearly, it is not. Layers
 //! that feed no strided op keep their own gradient.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use layercam::cam::{self, Method};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers, strided_consumer};

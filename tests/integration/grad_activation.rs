@@ -1,9 +1,7 @@
 //! Activation backward rules against finite differences. Inputs keep clear of the kinks, where
 //! the gradient is not defined; the kinks themselves follow PyTorch (zero gradient at the bound).
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 
 const TOLERANCE: f32 = 2e-3;
 

@@ -1,9 +1,7 @@
 //! Whole-graph behaviour of the differentiation: which nodes it touches, what it refuses and how
 //! it says so.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use layercam::Error;
 use layercam::runtime::Explainer;
 

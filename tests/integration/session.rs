@@ -1,11 +1,9 @@
 //! The worker protocol, natively: the same `Session` the page's Web Worker runs, fed with
 //! encoded requests and answering encoded responses.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use layercam::model::layers::GradientFrom;
 use layercam::protocol::{self, Request, Response};
 use layercam::session::Session;

@@ -1,9 +1,6 @@
 //! shaders/colormap.wgsl (jet, turbo, grey, alpha blend) against `cam::overlay`, natively.
-#![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-
-use common::gpu::*;
+use crate::common::gpu::*;
 
 #[test]
 fn colours_equal_the_cpu_within_one_step() {

@@ -1,20 +1,15 @@
 //! What the page's Web Worker does, run in Chromium by wasm-bindgen-test: read an ONNX classifier
 //! from bytes with tract, differentiate and run it, and the CAM maths on a hand-made tensor.
-//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web_worker_protocol`
-//! (scripts/test.sh). Natively this file compiles to an empty test binary.
-#![cfg(target_arch = "wasm32")]
+//! `CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --test web`
+//! (scripts/test.sh).
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use layercam::cam;
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::GradientFrom;
 use ndarray::array;
 use prost::Message;
-use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-
-wasm_bindgen_test_configure!(run_in_browser);
+use wasm_bindgen_test::wasm_bindgen_test;
 
 #[wasm_bindgen_test]
 fn a_classifier_from_bytes_explains_in_the_browser() {

@@ -1,8 +1,6 @@
 //! Pooling and reduction backward rules against finite differences, and MaxPool's tie rule.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 use layercam::runtime::Explainer;
 use ndarray::Array4;
 

@@ -1,9 +1,7 @@
-//! Bad models and bad tensors get a message naming the problem (bad images: tests/preprocess.rs).
+//! Bad models and bad tensors get a message naming the problem (bad images: preprocess.rs).
 
-mod common;
-
-use common::net::*;
-use common::*;
+use crate::common::net::*;
+use crate::common::*;
 use layercam::Error;
 use layercam::cam::Fusion;
 use layercam::explain::{Settings, class_maps};

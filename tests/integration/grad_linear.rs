@@ -1,8 +1,6 @@
 //! Gemm, MatMul, BatchNormalization, LayerNormalization and LRN backward against finite differences.
 
-mod common;
-
-use common::net::*;
+use crate::common::net::*;
 
 const TOLERANCE: f32 = 2e-3;
 
