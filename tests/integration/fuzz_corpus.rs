@@ -2,7 +2,7 @@
 //! and one mutant per kind of mutation (tests/fixtures/fuzz): the page's session answers each
 //! with maps or with a message, and does not panic.
 
-#[path = "../examples/fuzz_models/check.rs"]
+#[path = "../../examples/fuzz_models/check.rs"]
 mod check;
 
 #[test]
