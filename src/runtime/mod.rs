@@ -19,6 +19,7 @@ use crate::{Error, Result};
 
 mod clamp_slope;
 pub mod depthwise;
+mod per_sample;
 
 type Plan = Arc<TypedSimplePlan>;
 
@@ -308,6 +309,7 @@ fn optimised(mut model: TypedModel) -> TractResult<TypedModel> {
     declutter.passes.retain(|pass| !format!("{pass:?}").starts_with("PushSliceUp"));
     declutter.session().optimize(&mut model)?;
     depthwise::swap_in(&mut model)?;
+    per_sample::wrap_batched_products(&mut model, |one| optimised(one)?.into_runnable())?;
     model.optimize()?;
     Ok(model)
 }
