@@ -15,7 +15,7 @@ use crate::model::labels::Labels;
 use crate::model::layers::{GradientFrom, candidates};
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
-use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, Span};
 use crate::runtime::{Explainer, Forward};
 use crate::{Error, Result};
 
@@ -94,14 +94,6 @@ impl Session {
         }
     }
 
-    /// Work worth doing while the user picks a photo: the backward's plan. A failure here is left
-    /// for the first explanation to report.
-    pub fn warm_up(&self) {
-        if let Some(prepared) = &self.prepared {
-            let _ = prepared.explainer.plan_backward();
-        }
-    }
-
     /// Plans the model; the previous model stays until this succeeds.
     fn prepare(&mut self, model: Model, layers: &[String], started: Duration, now: Clock) -> Result<Vec<Response>> {
         let explainer = Explainer::new(&model.classifier, layers)?;
@@ -124,22 +116,22 @@ impl Session {
             layers: explainer.layers.clone(),
             gradient_from: explainer.gradient_from,
             prepare_ms: ms(now() - started),
+            threads: crate::runtime::threads(),
         }
     }
 
     fn explain(&mut self, bytes: &[u8], class: Option<usize>, now: Clock) -> Result<Vec<Response>> {
         let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
-        let decoded = preprocess::decode_photo(bytes)?;
+        let mut spans = vec![];
+        let decoded = timed(&mut spans, "decode the photo", now, || preprocess::decode_photo(bytes))?;
         let [_, _, height, width] = explainer.input_shape;
-        let started = now();
-        let pre = preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32);
-        let forward = explainer.forward(pre.input.view())?;
-        let forward_ms = ms(now() - started);
+        let pre = timed(&mut spans, "preprocess", now, || preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32));
+        let forward = timed(&mut spans, "forward", now, || explainer.forward(pre.input.view()))?;
         let top = top_classes(&forward.logits, &model.labels, TOP);
         let target = class.unwrap_or(top[0].class);
         self.image = Some(Image { input: pre.input, forward });
         self.last_maps = None;
-        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), forward_ms };
+        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), spans };
         Ok(vec![prediction, Response::Maps(self.maps(target, now)?)])
     }
 
@@ -147,15 +139,15 @@ impl Session {
     fn maps(&mut self, class: usize, now: Clock) -> Result<ClassRawMaps> {
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
         let forward = &self.image.as_ref().ok_or_else(no_image)?.forward;
-        let started = now();
-        let gradients = explainer.backward(forward, &[class])?;
-        let backward_ms = ms(now() - started);
-        let started = now();
-        let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
-        let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-        let raw = raw_maps(&names, &forward.activations, &per_layer, &Method::ALL)?;
-        let maps = raw.into_iter().map(|layer| layer.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect();
-        let maps = ClassRawMaps { class, layers: explainer.layers.clone(), maps, backward_ms, cam_ms: ms(now() - started) };
+        let mut spans = vec![];
+        let gradients = timed(&mut spans, "backward", now, || explainer.backward(forward, &[class]))?;
+        let maps = timed(&mut spans, "raw maps", now, || {
+            let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
+            let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+            let raw = raw_maps(&names, &forward.activations, &per_layer, &Method::ALL)?;
+            Ok::<_, Error>(raw.into_iter().map(|layer| layer.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect())
+        })?;
+        let maps = ClassRawMaps { class, layers: explainer.layers.clone(), maps, spans };
         self.last_maps = Some(maps.clone());
         Ok(maps)
     }
@@ -196,4 +188,12 @@ fn no_image() -> Error {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// Runs `step`, adding its span (`what`, on the clock `now`) to `spans`.
+fn timed<T>(spans: &mut Vec<Span>, what: &str, now: Clock, step: impl FnOnce() -> T) -> T {
+    let start = now();
+    let result = step();
+    spans.push(Span { what: what.into(), start: ms(start), end: ms(now()) });
+    result
 }

@@ -12,8 +12,8 @@
 use tract_onnx::prelude::DatumType;
 
 use super::builder::{Attributes, Builder, Graph, float};
-use super::{CLAMP_SLOPE, Step};
 use super::conv::with_first;
+use super::{CLAMP_SLOPE, Step};
 use crate::Result;
 
 pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {

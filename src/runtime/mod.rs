@@ -2,6 +2,7 @@
 //! set of classes (K classes in one run, from a seed batch), reusing the forward's tensors.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -85,7 +86,7 @@ impl Explainer {
         let Differentiated { forward, backward, seeds, .. } = grad::differentiate(model, &targets)?;
         let input_fact = f32::fact(model.input_shape).into();
         let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
-        Ok(Explainer {
+        let explainer = Explainer {
             input_shape: model.input_shape,
             classes: model.classes,
             layers,
@@ -95,7 +96,11 @@ impl Explainer {
             backward,
             seeds,
             backward_plans: Mutex::new(HashMap::new()),
-        })
+        };
+        // The one-class backward, planned now rather than on the first click (planning is most of
+        // a first backward's time), and a model whose backward tract cannot plan is refused here.
+        explainer.backward_plan(1)?;
+        Ok(explainer)
     }
 
     /// Every layer's stride (input size ÷ map size), for the fusion rule of [`crate::cam::stages`].
@@ -166,12 +171,6 @@ impl Explainer {
     /// How many tensors are differentiated: the layers, then the strided consumers' outputs.
     fn targets(&self) -> usize {
         self.gradient_source.iter().copied().max().map_or(0, |m| m + 1).max(self.layers.len())
-    }
-
-    /// Plans the one-class backward ahead of the first click (tract plans it on first use, and that
-    /// planning is most of a first backward's time).
-    pub fn plan_backward(&self) -> Result<()> {
-        self.backward_plan(1).map(drop)
     }
 
     fn backward_plan(&self, seeds: usize) -> Result<Plan> {
@@ -252,12 +251,27 @@ fn timed(plan: &Plan, inputs: TVec<TValue>, now: fn() -> Duration) -> Result<Vec
     Ok(list)
 }
 
-/// How many threads tract's matrix products use (natively; a browser's worker has one). One image
-/// at a time wants every core; a folder run already gives each core its own image, and wants 1.
-#[cfg(not(target_arch = "wasm32"))]
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// How many threads tract's matrix products and our kernels share out their work to. One image at
+/// a time wants every core; a folder run already gives each core its own image, and wants 1. In
+/// the browser, only the threaded worker (feature `threads`) has more than one: the pool that
+/// wasm-bindgen-rayon started.
 pub fn set_threads(threads: usize) {
     use tract_linalg::multithread::{Executor, set_default_executor};
+    let threads = if cfg!(any(not(target_arch = "wasm32"), feature = "threads")) { threads.max(1) } else { 1 };
+    THREADS.store(threads, Ordering::Relaxed);
+    #[cfg(not(target_arch = "wasm32"))]
     set_default_executor(if threads > 1 { Executor::multithread(threads) } else { Executor::SingleThread });
+    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+    set_default_executor(if threads > 1 { Executor::RayonGlobal } else { Executor::SingleThread });
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
+    set_default_executor(Executor::SingleThread);
+}
+
+/// The threads [`set_threads`] chose last (1 until it is called).
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
 }
 
 /// Checks a layer name and reads its map shape.

@@ -87,7 +87,11 @@ pub fn wrap_batched_products(model: &mut TypedModel, plan: impl Fn(TypedModel) -
         let output = one.wire_node(&node.name, einsum.clone(), &wires)?;
         one.select_output_outlets(&output)?;
         let op = PerSample { plan: plan(one)?, name: einsum.name().into_owned() };
-        ensure!(op.output_facts(&[&facts[image]])?[0].shape == node.outputs[0].fact.shape, "{}: the per-sample product's shape differs", node.name);
+        ensure!(
+            op.output_facts(&[&facts[image]])?[0].shape == node.outputs[0].fact.shape,
+            "{}: the per-sample product's shape differs",
+            node.name
+        );
         TypedModelPatch::replace_single_op(model, node, &[node.inputs[image]], op)?.apply(model)?;
     }
     Ok(())

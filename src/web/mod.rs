@@ -35,6 +35,7 @@ mod prediction;
 mod slider;
 mod stages;
 mod teaching;
+mod timeline;
 #[cfg(feature = "engine")]
 pub mod worker;
 

@@ -19,8 +19,7 @@ fn raw() -> ClassRawMaps {
             Layer { name: "b".into(), shape: [1, 4, 4], tokens: None },
         ],
         maps: vec![vec![small; 4], vec![large; 4]],
-        backward_ms: 0.0,
-        cam_ms: 0.0,
+        spans: vec![],
     }
 }
 

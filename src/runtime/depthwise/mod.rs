@@ -135,7 +135,8 @@ pub fn swap_in(model: &mut TypedModel) -> TractResult<()> {
         } else if let Some(deconv) = node.op_as::<Deconv>() {
             let spec = &deconv.pool_spec;
             depthwise(deconv.group, spec, deconv.kernel_format, true, &facts, Direction::Transposed, |hw| {
-                let sizes = spec.padding.compute_for_deconv(hw, &spec.kernel_shape, &spec.dilations(), &spec.strides(), &deconv.adjustments)?;
+                let sizes =
+                    spec.padding.compute_for_deconv(hw, &spec.kernel_shape, &spec.dilations(), &spec.strides(), &deconv.adjustments)?;
                 Ok(sizes.into_iter().map(|d| (d.deconvoluted, d.pad_before)).collect())
             })?
         } else {
