@@ -31,5 +31,6 @@ mod grid_artefact;
 mod model_zoo;
 mod occlusion;
 mod preprocess;
+mod road;
 mod session;
 mod tokens;
