@@ -342,12 +342,14 @@ fn print_table(
     }
     let columns = scorer.columns();
     let printed = &columns[..scorer.printed()];
+    // Each column as wide as its name, 10 at least.
+    let widths: Vec<usize> = printed.iter().map(|c| c.chars().count().max(10)).collect();
     print!("{:<12} {:<24}", "method", "map");
-    printed.iter().for_each(|c| print!(" {c:>10}"));
+    printed.iter().zip(&widths).for_each(|(c, &w)| print!(" {c:>w$}"));
     println!();
     for (method, map, values) in table {
         print!("{method:<12} {map:<24}");
-        values[..printed.len()].iter().for_each(|v| print!(" {v:>10.3}"));
+        values.iter().zip(&widths).for_each(|(v, &w)| print!(" {v:>w$.3}"));
         println!();
     }
 }
