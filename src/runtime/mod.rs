@@ -17,6 +17,10 @@ use crate::model::classifier::Classifier;
 use crate::model::layers::{GradientFrom, Layer, TokenGrid, map_shape, strided_consumer, strides};
 use crate::{Error, Result};
 
+mod clamp_slope;
+pub mod depthwise;
+mod per_sample;
+
 type Plan = Arc<TypedSimplePlan>;
 
 /// A classifier prepared to explain a fixed set of layers: parsed, differentiated, planned.
@@ -285,8 +289,15 @@ fn as_maps(t: &TValue, tokens: Option<TokenGrid>) -> Result<Array4<f32>> {
 
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.
 fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>) -> Result<Plan> {
-    let model = onnx().model_for_proto_model(proto).map_err(Error::runtime)?;
+    let model = reader().model_for_proto_model(proto).map_err(Error::runtime)?;
     with_facts(model).and_then(|m| m.into_typed()).and_then(optimised).and_then(|m| m.into_runnable()).map_err(Error::runtime)
+}
+
+/// tract's ONNX reader, with the operators our differentiated graphs add to ONNX's.
+fn reader() -> tract_onnx::Onnx {
+    let mut onnx = onnx();
+    onnx.op_register.insert(grad::CLAMP_SLOPE, clamp_slope::parse);
+    onnx
 }
 
 /// tract's declutter and codegen passes, but for PushSliceUp: a backward graph holds a Slice per
@@ -297,6 +308,8 @@ fn optimised(mut model: TypedModel) -> TractResult<TypedModel> {
     let mut declutter = Optimizer::declutter();
     declutter.passes.retain(|pass| !format!("{pass:?}").starts_with("PushSliceUp"));
     declutter.session().optimize(&mut model)?;
+    depthwise::swap_in(&mut model)?;
+    per_sample::wrap_batched_products(&mut model, |one| optimised(one)?.into_runnable())?;
     model.optimize()?;
     Ok(model)
 }

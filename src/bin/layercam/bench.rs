@@ -272,7 +272,7 @@ fn profile(explainer: &layercam::runtime::Explainer, input: &ndarray::Array4<f32
         let runs = if classes == 1 { vec![("forward", &profile.forward)] } else { vec![] };
         for (name, ops) in runs.into_iter().chain([("backward", &profile.backward)]) {
             let total: f64 = ops.iter().map(|o| o.ms).sum();
-            let top: Vec<String> = ops.iter().take(6).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
+            let top: Vec<String> = ops.iter().take(12).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
             println!(
                 "\nprofile, {name}{}: {total:.1} ms: {}",
                 if name == "backward" { format!(" {classes} class(es)") } else { String::new() },
