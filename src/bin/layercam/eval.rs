@@ -467,16 +467,11 @@ impl Scorer for Steps {
         1
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, values) in every_map(image, m, at_input) {
-                let curve = deletion::curve(&job.explainer, image.input.view(), values.view(), image.class, self.0)?;
-                let area = f64::from(deletion::area(&curve));
-                let values = std::iter::once(area).chain(curve.iter().map(|&p| f64::from(p))).collect();
-                scores.push(Score { method: method.name().into(), map, values });
-            }
-        }
-        Ok(scores)
+        score_every_map(job, image, at_input, |map| {
+            let curve = deletion::curve(&job.explainer, image.input.view(), map, image.class, self.0)?;
+            let area = f64::from(deletion::area(&curve));
+            Ok(std::iter::once(area).chain(curve.iter().map(|&p| f64::from(p))).collect())
+        })
     }
     fn plotted(&self) -> Plotted {
         Plotted::Curves { first: 1, maps: |map| map == "fused", label: "probability of the class" }
@@ -486,11 +481,22 @@ impl Scorer for Steps {
 /// A raw stage map as an experiment reads it at the input's size ([`at_input`] for most).
 type AtInput = fn(ArrayView2<f32>, (usize, usize)) -> Array2<f32>;
 
-/// Each stage's map ("S1", …), brought to the input's size by `at_input`, and the fused map of
-/// method `m` (at the input's size already).
-fn every_map(image: &Explained, m: usize, at_input: AtInput) -> Vec<(String, Array2<f32>)> {
-    let stages = (0..image.maps.raw.len()).map(|stage| (stage_name(stage), at_input(image.maps.raw[stage][m].view(), image.size())));
-    stages.chain(std::iter::once(("fused".to_string(), image.maps.fused[m].clone()))).collect()
+/// The scores of every method's maps: each stage's ("S1", …), brought to the input's size by
+/// `at_input`, and the fused map (at the input's size already), each scored by `values`.
+fn score_every_map(
+    job: &Job,
+    image: &Explained,
+    at_input: AtInput,
+    mut values: impl FnMut(ArrayView2<f32>) -> Result<Vec<f64>>,
+) -> Result<Vec<Score>> {
+    let mut scores = vec![];
+    for (m, method) in job.settings.methods.iter().enumerate() {
+        let stages = (0..image.maps.raw.len()).map(|stage| (stage_name(stage), at_input(image.maps.raw[stage][m].view(), image.size())));
+        for (map, at_size) in stages.chain(std::iter::once(("fused".to_string(), image.maps.fused[m].clone()))) {
+            scores.push(Score { method: method.name().into(), map, values: values(at_size.view())? });
+        }
+    }
+    Ok(scores)
 }
 
 struct Localize {
@@ -563,15 +569,10 @@ impl Scorer for Segment {
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let mask = self.mask(job, image)?;
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, values) in every_map(image, m, at_input) {
-                let [object, background] = segment::overlaps(values.view(), mask.view(), self.threshold);
-                let values = [object.intersection, object.union, background.intersection, background.union].map(|n| n as f64).to_vec();
-                scores.push(Score { method: method.name().into(), map, values });
-            }
-        }
-        Ok(scores)
+        score_every_map(job, image, at_input, |map| {
+            let [object, background] = segment::overlaps(map, mask.view(), self.threshold);
+            Ok([object.intersection, object.union, background.intersection, background.union].map(|n| n as f64).to_vec())
+        })
     }
     /// Intersections and unions are summed over the folder, then divided (VOC's mIoU).
     fn finish(&self, sums: &[f64], _images: usize) -> Vec<f64> {
@@ -626,26 +627,21 @@ impl Scorer for Road {
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let mut rng = StdRng::seed_from_u64(road::SEED);
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, values) in every_map(image, m, at_input) {
-                let (mut change, mut kept) = ([vec![], vec![]], [vec![], vec![]]);
-                for (o, order) in Order::BOTH.into_iter().enumerate() {
-                    for &percent in &self.percents {
-                        let target = (values.view(), image.class);
-                        let outcome = road::trial(&job.explainer, image.input.view(), target, (order, percent), (self.noise, &mut rng))?;
-                        change[o].push(f64::from(outcome.prob) - f64::from(image.probability));
-                        kept[o].push(100.0 * f64::from(u8::from(outcome.top1)));
-                    }
+        score_every_map(job, image, at_input, |map| {
+            let (mut change, mut kept) = ([vec![], vec![]], [vec![], vec![]]);
+            for (o, order) in Order::BOTH.into_iter().enumerate() {
+                for &percent in &self.percents {
+                    let outcome =
+                        road::trial(&job.explainer, image.input.view(), (map, image.class), (order, percent), (self.noise, &mut rng))?;
+                    change[o].push(f64::from(outcome.prob) - f64::from(image.probability));
+                    kept[o].push(100.0 * f64::from(u8::from(outcome.top1)));
                 }
-                let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-                let (morf, lerf) = (mean(&change[0]), mean(&change[1]));
-                let summary = [(lerf - morf) / 2.0, morf, lerf, mean(&kept[0]), mean(&kept[1])];
-                let values = summary.into_iter().chain(change.concat()).chain(kept.concat()).collect();
-                scores.push(Score { method: method.name().into(), map, values });
             }
-        }
-        Ok(scores)
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let (morf, lerf) = (mean(&change[0]), mean(&change[1]));
+            let summary = [(lerf - morf) / 2.0, morf, lerf, mean(&kept[0]), mean(&kept[1])];
+            Ok(summary.into_iter().chain(change.concat()).chain(kept.concat()).collect())
+        })
     }
     fn plotted(&self) -> Plotted {
         Plotted::ByMap { column: 0 }
@@ -664,16 +660,11 @@ impl Scorer for Confidence {
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let p = image.probability;
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, explanation) in every_map(image, m, confidence::explanation_map) {
-                let explained = confidence::explained_probability(&job.explainer, image.input.view(), explanation.view(), image.class)?;
-                let increase = f64::from(u8::from(confidence::increase(p, explained)));
-                let values = vec![100.0 * f64::from(confidence::drop(p, explained)), 100.0 * increase, f64::from(p), f64::from(explained)];
-                scores.push(Score { method: method.name().into(), map, values });
-            }
-        }
-        Ok(scores)
+        score_every_map(job, image, confidence::explanation_map, |explanation| {
+            let explained = confidence::explained_probability(&job.explainer, image.input.view(), explanation, image.class)?;
+            let increase = f64::from(u8::from(confidence::increase(p, explained)));
+            Ok(vec![100.0 * f64::from(confidence::drop(p, explained)), 100.0 * increase, f64::from(p), f64::from(explained)])
+        })
     }
     fn plotted(&self) -> Plotted {
         Plotted::ByMap { column: 0 }
