@@ -21,7 +21,6 @@ use faer::sparse::{SparseColMat, Triplet};
 use ndarray::{Array2, Array4, ArrayView2, ArrayView4, Axis};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
-use serde::{Deserialize, Serialize};
 
 use super::deletion;
 use crate::{Error, Result};
@@ -53,7 +52,7 @@ const NEIGHBOURS: [((isize, isize), f64); 8] = [
 ];
 
 /// Which end of the map's order goes first.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Order {
     /// MoRF: the class should lose its probability fast.
     MostRelevantFirst,
@@ -163,7 +162,7 @@ pub fn impute_noisy(input: ArrayView4<f32>, removed: ArrayView2<bool>, noise: f3
 }
 
 /// What the classifier says after one removal.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Outcome {
     /// The explained class's probability on the imputed input.
     pub prob: f32,
