@@ -32,5 +32,6 @@ mod grid_artefact;
 mod model_zoo;
 mod occlusion;
 mod preprocess;
+mod road;
 mod session;
 mod tokens;
