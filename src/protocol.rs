@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::cam::{Fusion, Method};
 use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
+use crate::live::Target;
 use crate::model::layers::{Candidate, GradientFrom, Layer};
 use crate::model::preprocess::Recipe;
 use crate::{Error, Result};
@@ -45,6 +46,18 @@ pub enum Request {
     },
     /// Explain another class of the current image: the backward only.
     Retarget { class: usize },
+    /// Explain a live frame (the camera's, or a video file's) by `methods`, for the class `target`
+    /// picks from the frame's top classes; it becomes the current image, as an explained photo does.
+    Frame {
+        width: u32,
+        height: u32,
+        /// `width × height` RGBA pixels, as a canvas gives them. Not encoded: they travel beside the
+        /// message as their own buffer, transferred, and the worker puts them back here.
+        #[serde(skip)]
+        rgba: Vec<u8>,
+        target: Target,
+        methods: Vec<Method>,
+    },
     /// The occlusion test of `class` on the current image, with `methods`' maps fused as the page
     /// shows them: forward passes only.
     Occlude { class: usize, methods: Vec<Method>, fusion: Fusion, gamma: f32 },
@@ -69,6 +82,14 @@ pub enum Response {
     },
     /// The raw maps of one class for every layer.
     Maps(ClassRawMaps),
+    /// A live frame's answer, in one message so that the page shows the frame and its maps together:
+    /// its top classes, the picture the model saw, the steps up to the forward, and the maps.
+    Frame {
+        top: Vec<Prediction>,
+        seen: Picture,
+        spans: Vec<Span>,
+        maps: ClassRawMaps,
+    },
     Occlusion(OcclusionReport),
     /// A request failed; `request` says which kind, `message` why.
     Failed {
@@ -107,7 +128,8 @@ pub struct Picture {
     pub rgb: Vec<u8>,
 }
 
-/// `maps[layer][method]` in the order of [`crate::cam::Method::ALL`], each `[H, W]` row-major.
+/// `maps[layer][method]` in the order of [`crate::cam::Method::ALL`], each `[H, W]` row-major; empty
+/// for a method not asked for (a live frame computes only the methods on screen).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassRawMaps {
     pub class: usize,
@@ -148,6 +170,14 @@ pub struct OcclusionReport {
     pub ms: f64,
 }
 
+impl ClassRawMaps {
+    /// Whether `method`'s map of every layer is here.
+    pub fn has(&self, method: Method) -> bool {
+        let m = Method::ALL.iter().position(|&x| x == method).expect("a known method");
+        self.maps.iter().all(|per_method| per_method.get(m).is_some_and(|map| !map.is_empty()))
+    }
+}
+
 impl From<image::RgbImage> for Picture {
     fn from(image: image::RgbImage) -> Self {
         Picture { width: image.width(), height: image.height(), rgb: image.into_raw() }
@@ -163,6 +193,7 @@ impl Request {
             Request::SetLayers { .. } => ("change the layers", "Preparing the new layers…"),
             Request::Explain { .. } => ("explain the image", "Running the network forward and backward…"),
             Request::Retarget { .. } => ("explain the class", "Running the backward pass for the new class…"),
+            Request::Frame { .. } => ("explain the live frame", "Running the network on the live frame…"),
             Request::Occlude { .. } => ("run the occlusion test", "Hiding each map's strongest region and classifying again…"),
         }
     }

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use ndarray::{Array4, Axis};
+use image::RgbImage;
+use ndarray::{Array2, Array4, Axis};
 
 use crate::cam::{Fusion, Method, stages};
 use crate::display;
 use crate::experiments::occlusion;
-use crate::explain::{Settings, raw_maps, softmax, top_classes};
+use crate::explain::{Prediction, Settings, raw_maps, softmax, top_classes};
+use crate::live::{self, Target};
 use crate::model::Model;
 use crate::model::labels::Labels;
 use crate::model::layers::{GradientFrom, candidates};
@@ -87,7 +89,8 @@ impl Session {
                 }
             }
             Request::Explain { image, class } => self.explain(&image, class, now),
-            Request::Retarget { class } => Ok(vec![Response::Maps(self.maps(class, now)?)]),
+            Request::Retarget { class } => Ok(vec![Response::Maps(self.maps(class, &Method::ALL, now)?)]),
+            Request::Frame { width, height, rgba, target, methods } => Ok(vec![self.frame((width, height), rgba, target, &methods, now)?]),
             Request::Occlude { class, methods, fusion, gamma } => {
                 Ok(vec![Response::Occlusion(self.occlusion(class, methods, &fusion, gamma, now)?)])
             }
@@ -121,22 +124,39 @@ impl Session {
     }
 
     fn explain(&mut self, bytes: &[u8], class: Option<usize>, now: Clock) -> Result<Vec<Response>> {
-        let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
         let mut spans = vec![];
         let decoded = timed(&mut spans, "decode the photo", now, || preprocess::decode_photo(bytes))?;
-        let [_, _, height, width] = explainer.input_shape;
-        let pre = timed(&mut spans, "preprocess", now, || preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32));
-        let forward = timed(&mut spans, "forward", now, || explainer.forward(pre.input.view()))?;
-        let top = top_classes(&forward.logits, &model.labels, TOP);
+        let (top, seen) = self.see(&decoded, &mut spans, now)?;
         let target = class.unwrap_or(top[0].class);
-        self.image = Some(Image { input: pre.input, forward });
-        self.last_maps = None;
-        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), spans };
-        Ok(vec![prediction, Response::Maps(self.maps(target, now)?)])
+        let prediction = Response::Prediction { top, seen, spans };
+        Ok(vec![prediction, Response::Maps(self.maps(target, &Method::ALL, now)?)])
     }
 
-    /// The backward for one class and the raw map of every method for every layer.
-    fn maps(&mut self, class: usize, now: Clock) -> Result<ClassRawMaps> {
+    /// A live frame: a photo from raw pixels, explained by `methods` for the class `target` picks.
+    fn frame(&mut self, (width, height): (u32, u32), rgba: Vec<u8>, target: Target, methods: &[Method], now: Clock) -> Result<Response> {
+        let mut spans = vec![];
+        let picture = timed(&mut spans, "read the frame", now, || live::frame_picture(width, height, rgba))?;
+        let (top, seen) = self.see(&picture, &mut spans, now)?;
+        let maps = self.maps(target.class(&top), methods, now)?;
+        Ok(Response::Frame { top, seen, spans, maps })
+    }
+
+    /// Preprocesses and runs the forward on a picture, which becomes the current image: its top
+    /// classes and the picture the model saw.
+    fn see(&mut self, picture: &RgbImage, spans: &mut Vec<Span>, now: Clock) -> Result<(Vec<Prediction>, Picture)> {
+        let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
+        let [_, _, height, width] = explainer.input_shape;
+        let pre = timed(spans, "preprocess", now, || preprocess::preprocess(picture, model.recipe, height as u32, width as u32));
+        let forward = timed(spans, "forward", now, || explainer.forward(pre.input.view()))?;
+        let top = top_classes(&forward.logits, &model.labels, TOP);
+        self.image = Some(Image { input: pre.input, forward });
+        self.last_maps = None;
+        Ok((top, Picture::from(pre.seen)))
+    }
+
+    /// The backward for one class and the raw map of each of `methods` for every layer (in the
+    /// order of [`Method::ALL`], the others left empty).
+    fn maps(&mut self, class: usize, methods: &[Method], now: Clock) -> Result<ClassRawMaps> {
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
         let forward = &self.image.as_ref().ok_or_else(no_image)?.forward;
         let mut spans = vec![];
@@ -144,8 +164,14 @@ impl Session {
         let maps = timed(&mut spans, "raw maps", now, || {
             let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
             let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-            let raw = raw_maps(&names, &forward.activations, &per_layer, &Method::ALL)?;
-            Ok::<_, Error>(raw.into_iter().map(|layer| layer.into_iter().map(|m| m.into_raw_vec_and_offset().0).collect()).collect())
+            let asked: Vec<Method> = Method::ALL.into_iter().filter(|m| methods.contains(m)).collect();
+            let raw = raw_maps(&names, &forward.activations, &per_layer, &asked)?;
+            let in_all_order = |layer: Vec<Array2<f32>>| {
+                let mut computed = layer.into_iter();
+                let mut next = || computed.next().map_or(vec![], |map| map.into_raw_vec_and_offset().0);
+                Method::ALL.iter().map(|m| if asked.contains(m) { next() } else { vec![] }).collect()
+            };
+            Ok::<_, Error>(raw.into_iter().map(in_all_order).collect())
         })?;
         let maps = ClassRawMaps { class, layers: explainer.layers.clone(), maps, spans };
         self.last_maps = Some(maps.clone());
@@ -156,8 +182,8 @@ impl Session {
     fn occlusion(&mut self, class: usize, methods: Vec<Method>, fusion: &Fusion, gamma: f32, now: Clock) -> Result<OcclusionReport> {
         let started = now();
         let raw = match self.last_maps.take() {
-            Some(raw) if raw.class == class => raw,
-            _ => self.maps(class, now)?,
+            Some(raw) if raw.class == class && methods.iter().all(|&m| raw.has(m)) => raw,
+            _ => self.maps(class, &methods, now)?,
         };
         self.last_maps = Some(raw.clone());
         let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;

@@ -163,3 +163,87 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
     let wrong = Fusion { fused: vec![true; 2], scaled: vec![false; 2] };
     assert_eq!(failure(&send(&mut session, occlude(wrong))), "invalid input: the fusion names 2 stages; 5 are explained");
 }
+
+/// A live frame as the page sends it: the request encoded without its pixels, which travel beside
+/// it and which the worker puts back (src/web/worker.rs).
+fn send_frame(session: &mut Session, request: Request) -> Vec<Response> {
+    let Request::Frame { rgba, .. } = &request else { panic!("a frame") };
+    let encoded = protocol::encode(&request);
+    assert!(encoded.len() < 64, "the pixels are not in the message ({} bytes)", encoded.len());
+    let mut decoded: Request = protocol::decode(&encoded).unwrap();
+    if let Request::Frame { rgba: pixels, .. } = &mut decoded {
+        *pixels = rgba.clone();
+    }
+    session.handle(decoded, now).iter().map(|r| protocol::decode(&protocol::encode(r)).unwrap()).collect()
+}
+
+/// A sample photo's pixels as a canvas gives them: RGBA, opaque.
+fn frame_of(sample: &str, target: layercam::live::Target, methods: &[layercam::cam::Method]) -> Request {
+    let photo = image::open(root().join(format!("samples/{sample}.png"))).unwrap().into_rgba8();
+    let (width, height) = photo.dimensions();
+    Request::Frame { width, height, rgba: photo.into_raw(), target, methods: methods.to_vec() }
+}
+
+#[test]
+fn a_live_frame_is_explained_as_the_same_photo_would_be_for_the_class_it_follows() {
+    use layercam::cam::Method;
+    use layercam::live::Target;
+    let mut session = Session::default();
+    load_default(&mut session);
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let photo = send(&mut session, Request::Explain { image, class: None });
+    let [Response::Prediction { top: photo_top, seen: photo_seen, .. }, Response::Maps(photo_maps)] = photo.as_slice() else { panic!() };
+
+    let responses = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: None }, &[Method::LayerCam]));
+    let [Response::Frame { top, seen, spans, maps }] = responses.as_slice() else { panic!("{responses:?}") };
+    assert_eq!((top, seen), (photo_top, photo_seen), "the same pixels, the same prediction and picture");
+    assert_eq!(maps.class, 282, "tiger cat, the top-1");
+    let steps: Vec<&str> = spans.iter().chain(&maps.spans).map(|s| s.what.as_str()).collect();
+    assert_eq!(steps, ["read the frame", "preprocess", "forward", "backward", "raw maps"]);
+    // The methods on screen only (LayerCAM, first in Method::ALL), bit for bit the photo's.
+    for (frame_layer, photo_layer) in maps.maps.iter().zip(&photo_maps.maps) {
+        assert_eq!(frame_layer[0], photo_layer[0]);
+        assert!(frame_layer[1..].iter().all(Vec::is_empty), "no map of a method not on screen");
+    }
+    assert!(maps.has(Method::LayerCam) && !maps.has(Method::GradCam));
+
+    // Egyptian cat (0.340) on screen trails tiger cat (0.408) by less than the hysteresis: it stays.
+    let kept = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: Some(285) }, &[Method::LayerCam]));
+    assert!(matches!(kept.as_slice(), [Response::Frame { maps, .. }] if maps.class == 285));
+    // The espresso leads the cat on screen by far: the class follows.
+    let coffee = send_frame(&mut session, frame_of("coffee", Target::Follow { shown: Some(282) }, &[Method::LayerCam]));
+    let [Response::Frame { top, maps, .. }] = coffee.as_slice() else { panic!() };
+    assert_eq!((top[0].label.as_str(), maps.class), ("espresso", 967));
+}
+
+#[test]
+fn a_locked_class_fixes_the_seed_and_the_last_frame_is_the_image_for_what_follows() {
+    use layercam::cam::{Fusion, Method};
+    use layercam::live::Target;
+    let mut session = Session::default();
+    let ready = load_default(&mut session);
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("model ready") };
+    let locked = send_frame(&mut session, frame_of("coffee", Target::Locked(285), &[Method::LayerCam, Method::GradCam]));
+    let [Response::Frame { top, maps: locked, .. }] = locked.as_slice() else { panic!() };
+    assert_eq!((top[0].label.as_str(), locked.class), ("espresso", 285), "Egyptian cat, though the frame is an espresso");
+    // The frame is now the current image: a class switch runs its backward only, and finds the
+    // locked frame's maps again; the occlusion test computes the methods the frame did not have.
+    let retargeted = send(&mut session, Request::Retarget { class: 285 });
+    let [Response::Maps(retargeted)] = retargeted.as_slice() else { panic!() };
+    for (frame_layer, layer) in locked.maps.iter().zip(&retargeted.maps) {
+        assert_eq!((&frame_layer[0], &frame_layer[2]), (&layer[0], &layer[2]), "LayerCAM and Grad-CAM");
+    }
+    send_frame(&mut session, frame_of("chelsea", Target::Locked(285), &[Method::LayerCam]));
+    let fusion = Fusion::paper(&layercam::model::layers::strides(&info.layers, info.input_size));
+    let methods = vec![Method::GradCamPlusPlus];
+    let responses = send(&mut session, Request::Occlude { class: 285, methods, fusion, gamma: 2.0 });
+    assert!(matches!(responses.as_slice(), [Response::Occlusion(report)] if report.trials.len() == 2), "{responses:?}");
+
+    let out_of_range = send_frame(&mut session, frame_of("chelsea", Target::Locked(1000), &[Method::LayerCam]));
+    assert_eq!(failure(&out_of_range), "invalid input: class 1000 does not exist; the model has 1000");
+    let mut short = frame_of("chelsea", Target::Locked(1), &[Method::LayerCam]);
+    if let Request::Frame { rgba, .. } = &mut short {
+        rgba.truncate(1000);
+    }
+    assert_eq!(failure(&send_frame(&mut session, short)), "invalid input: a 451×300 frame has 541200 bytes of RGBA, not 1000");
+}
