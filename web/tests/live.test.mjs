@@ -12,6 +12,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import * as canvas from './canvas.mjs';
 import { fakeCamera, writeClip } from './clip.mjs';
 import { rendererMemory, renderers } from './memory.mjs';
 
@@ -70,13 +71,8 @@ const waitForTheCat = async () => {
   return (await status()).match(cat)[1];
 };
 const waitForFrames = (n) => page.waitForFunction((n) => Number(document.querySelector('.live').dataset.frames) >= n, n);
-const pixels = (selector) => page.$eval(selector, (c) => c.toDataURL());
-const colours = (selector) => page.$eval(selector, (c) => {
-  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const seen = new Set();
-  for (let i = 0; i < data.length; i += 4 * 97) seen.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
-  return seen.size;
-});
+const pixels = (selector) => canvas.pixels(page, selector);
+const colours = (selector) => canvas.colours(page, selector);
 /** Clicks the first of the top classes that is not the one on screen (a near tie may keep the
  * second one there), and names it. */
 const clickAnotherClass = async () => {
@@ -121,7 +117,7 @@ test('live: LayerCAM at the five stages follows the clip, a cat then the espress
   t.diagnostic(`after 10 s: ${rate}; ${rendererMemory(join(folder, 'profile'))}`);
   assert.match(rate, /^\d+\.\d fps · \d+ ms from video to maps$/);
   await page.click('#details summary');
-  t.diagnostic('the last frame, step by step:');
+  t.diagnostic(`the last frame, step by step (engine: ${await page.textContent('#engine-threads')}):`);
   for (const line of await timeline()) t.diagnostic(line);
   await page.screenshot(photo('live-1280'));
 

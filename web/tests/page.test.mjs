@@ -8,6 +8,7 @@ import { crc32, deflateSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import * as canvas from './canvas.mjs';
 import axe from 'axe-core';
 import { rendererMemory } from './memory.mjs';
 
@@ -47,15 +48,8 @@ after(async () => {
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
 
-/** The pixels of a canvas, as a data URL (equal pictures give equal strings). */
-const pixels = (selector) => page.$eval(selector, (c) => c.toDataURL());
-/** Distinct colours among a sample of the canvas's pixels: 1 means blank. */
-const colours = (selector) => page.$eval(selector, (c) => {
-  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  const seen = new Set();
-  for (let i = 0; i < data.length; i += 4 * 97) seen.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
-  return seen.size;
-});
+const pixels = (selector) => canvas.pixels(page, selector);
+const colours = (selector) => canvas.colours(page, selector);
 const forwards = async () => Number(await page.textContent('#forward-count'));
 const texts = (selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent.trim()));
 const waitForMaps = (label) => page.waitForFunction(
