@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use layercam::cam::{self, Method};
+use layercam::cam::{self, LayerTensors, Method, Reduce, Smoothing};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers};
 use layercam::protocol::{Request, Response};
@@ -78,7 +78,7 @@ fn check(dir: &Path) -> Vec<String> {
     println!("{name}: max |logit − float64| {logit_error:.1e}; seed batch of 2 against 1 class {batch_error:.1e}");
     for method in METHODS {
         for (i, (activation, gradient)) in forward.activations.iter().zip(&gradients).enumerate() {
-            let ours = cam::raw_map(method, activation.view(), gradient.index_axis(Axis(0), 0));
+            let ours = cam::raw_map(method, LayerTensors::new(activation.view(), gradient.index_axis(Axis(0), 0)), Reduce::Sum).unwrap();
             let exact: Array2<f64> = read_npy(dir.join(format!("float64/{}/{i}.npy", method.name()))).unwrap();
             let (max, median) = errors(ours.view(), exact.view());
             let limit = f64::max(3e-2, 10.0 * reference.torch_float32_max_error[method.name()][i]);
@@ -129,7 +129,9 @@ fn the_pages_session_explains_every_fixture() {
         let [Response::ModelReady(info)] = ready.as_slice() else { panic!("{name}: {ready:?}") };
         let offered: Vec<&str> = info.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(offered, reference.layers, "{name}");
-        let responses = session.handle(Request::Explain { image: photo.clone(), class: None }, now);
+        let methods = Method::PAPER.to_vec();
+        let responses =
+            session.handle(Request::Explain { image: photo.clone(), class: None, methods, smoothing: Smoothing::default() }, now);
         let Some(Response::Maps(maps)) = responses.iter().find(|r| matches!(r, Response::Maps(_))) else { panic!("{name}: {responses:?}") };
         assert_eq!(maps.maps.len(), reference.layers.len(), "{name}");
         for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {
