@@ -120,6 +120,8 @@ fn other_methods_smoothings_and_score_cams_chunks() {
     let smoothed = last_maps(send(&mut session, ask(aug)));
     assert_eq!((smoothed.score_passes[0].done, smoothed.score_passes[0].total), (32, 192));
     assert!(!smoothed.has(0, Method::ScoreCam));
+    let next = send(&mut session, chunk((32, 40), aug));
+    assert!(matches!(next.as_slice(), [Response::ScoreProgress(p)] if (p.done, p.total) == (40, 192)), "{next:?}");
     // A mean of six maps scaled to [0, 1): each reaches ≈ 1 somewhere, so the mean reaches ⅙ at least.
     let max = smoothed.maps[0][0].iter().copied().fold(0f32, f32::max);
     assert!((1.0 / 6.0..1.0).contains(&max), "aug_smooth's mean of min-max scaled maps: max {max}");
