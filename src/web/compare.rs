@@ -7,13 +7,25 @@ use super::methods;
 use super::page::State;
 use crate::cam::Method;
 
+/// Turns comparing on or off, and brings the maps into view: the button that does it sits among
+/// the controls, which the user may have scrolled far below the maps.
+fn switch(state: State, on: bool) {
+    state.comparing.set(on);
+    request_animation_frame(|| {
+        let maps = web_sys::window().and_then(|w| w.document()).and_then(|d| d.query_selector(".maps").ok().flatten());
+        if let Some(maps) = maps {
+            maps.scroll_into_view();
+        }
+    });
+}
+
 /// The way in, beside the method picker.
 #[component]
 pub fn ComparePicker(state: State) -> impl IntoView {
     view! {
         <fieldset class="compare">
             <legend>"Compare two"</legend>
-            <button id="compare" on:click=move |_| state.comparing.update(|on| *on = !*on) aria-pressed=move || state.comparing.get().to_string()
+            <button id="compare" on:click=move |_| switch(state, !state.comparing.get_untracked()) aria-pressed=move || state.comparing.get().to_string()
                     title="Two methods at every stage, in two large rows over the whole width">
                 {move || if state.comparing.get() { "Back to every row" } else { "Two methods side by side, large" }}
             </button>
@@ -49,7 +61,7 @@ pub fn CompareBar(state: State) -> impl IntoView {
                     <span>"with"</span>
                     {select(1)}
                     <button on:click=move |_| state.compare.update(|pair| pair.swap(0, 1)) title="Swap the two rows">"⇅ Swap"</button>
-                    <button id="compare-done" on:click=move |_| state.comparing.set(false)>"Back to every row"</button>
+                    <button id="compare-done" on:click=move |_| switch(state, false)>"Back to every row"</button>
                 </div>
             }
         })

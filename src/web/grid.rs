@@ -151,7 +151,9 @@ fn MapCell(state: State, cell: Cell, row: usize) -> impl IntoView {
     move || match waiting.get() {
         Some(Some(layer)) => view! { <ScoreCell state layer/> }.into_any(),
         Some(None) => view! {
-            <p class="score-cell fused-waiting">"The fused map follows once every fused stage has its Score-CAM map."</p>
+            <p class="score-cell fused-waiting" title="The fused map follows once every fused stage has its Score-CAM map">
+                "after every fused stage's map"
+            </p>
         }
         .into_any(),
         None => view! { <MapPicture state cell row/> }.into_any(),

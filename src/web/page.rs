@@ -28,7 +28,7 @@ use super::network::NetworkStrip;
 use super::occlusion_panel::OcclusionPanel;
 use super::photo::{PhotoPicker, listen_for_files};
 use super::prediction::Predictions;
-use super::score_cam::{self, ScoreRun};
+use super::score_cam::{self, ScoreHint, ScoreRun};
 use super::teaching::Teaching;
 use super::{bridge, fetch, stages};
 use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice, Smoothing};
@@ -353,6 +353,8 @@ fn on_response(state: State, response: Response) {
             state.occlusion.set(None); // it tested other maps
             state.raw.set(Some(Arc::new(raw)));
             state.busy.set(false);
+            // A method or smoothing changed while these were computed: ask again.
+            untrack(|| ask_for_methods(state));
         }
         Response::Failed { request, message } if request == "panic" => {
             state.error.set(Some(format!("The worker crashed ({message}); a fresh one was started.")));
@@ -513,6 +515,7 @@ fn App() -> impl IntoView {
                 <NetworkStrip state/>
                 <Grid state/>
                 <Legend state/>
+                <ScoreHint state/>
             </section>
             <section class="how" aria-labelledby="how-title">
                 <h2 id="how-title">"How to draw it"</h2>

@@ -10,14 +10,16 @@
 //! it is allowed. Run with `--nocapture` for the figures.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::common::zoo::{errors, fixtures};
 
 use layercam::cam::{Method, Smoothing};
 use layercam::explain::{Run, runs, runs_raw_maps};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers};
 use layercam::runtime::Explainer;
-use ndarray::{Array2, Array4, ArrayView2};
+use ndarray::{Array2, Array4};
 use ndarray_npy::read_npy;
 
 const METHODS: [Method; 6] =
@@ -47,21 +49,7 @@ struct Reference {
     library_eigen_sign_flips: [usize; 2],
 }
 
-fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    dirs
-}
 
-/// (max, median) of |ours − exact| / max |exact|.
-fn errors(ours: ArrayView2<f32>, exact: ArrayView2<f64>) -> (f64, f64) {
-    assert_eq!(ours.shape(), exact.shape());
-    let scale = exact.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
-    let mut diff: Vec<f64> = ours.iter().zip(exact).map(|(&a, &b)| (a as f64 - b).abs() / scale).collect();
-    diff.sort_by(f64::total_cmp);
-    (diff[diff.len() - 1], diff[diff.len() / 2])
-}
 
 /// Compares `ours[layer][method]` with the fixture's float64 maps of `kind` ("" for plain);
 /// returns what is wrong.

@@ -6,7 +6,9 @@
 //! max(1e-3, 10 × torch float32's own median) (torch float32 itself misses 1e-3 in the median of some
 //! full-size Grad-CAM maps; see scripts/torch_reference.py). Run with `--nocapture` for the figures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+use crate::common::zoo::{errors, fixtures};
 
 use layercam::cam::{self, LayerTensors, Method, Reduce, Smoothing};
 use layercam::model::classifier::Classifier;
@@ -14,7 +16,7 @@ use layercam::model::layers::{GradientFrom, auto_layers};
 use layercam::protocol::{Request, Response};
 use layercam::runtime::Explainer;
 use layercam::session::Session;
-use ndarray::{Array2, Array4, ArrayView2, Axis};
+use ndarray::{Array2, Array4, Axis};
 use ndarray_npy::read_npy;
 
 const METHODS: [Method; 3] = [Method::LayerCam, Method::GradCam, Method::GradCamPlusPlus];
@@ -30,21 +32,7 @@ struct Reference {
     torch_float32_median_error: std::collections::HashMap<String, Vec<f64>>,
 }
 
-fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    dirs
-}
 
-/// (max, median) of |ours − exact| / max |exact|.
-fn errors(ours: ArrayView2<f32>, exact: ArrayView2<f64>) -> (f64, f64) {
-    assert_eq!(ours.shape(), exact.shape());
-    let scale = exact.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
-    let mut diff: Vec<f64> = ours.iter().zip(exact).map(|(&a, &b)| (a as f64 - b).abs() / scale).collect();
-    diff.sort_by(f64::total_cmp);
-    (diff[diff.len() - 1], diff[diff.len() / 2])
-}
 
 /// Checks one fixture; returns what is wrong with it (nothing when it passes).
 fn check(dir: &Path) -> Vec<String> {
