@@ -22,10 +22,10 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/tests/webdriver.json" WASM_BINDGEN_TE
 step "Page: release build of dist/, then a smoke test in Chromium (node --test web/tests/)"
 bash scripts/build-web.sh
 ensure_node_deps
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory dist "$port" >/dev/null 2>&1 &
-server=$!
-trap 'kill "$server" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
-LAYERCAM_URL="http://127.0.0.1:$port/" LAYERCAM_ARTIFACTS=target/web-artifacts node --test --test-concurrency=1 web/tests/
+# dist/ served with the cross-origin isolation headers, as `trunk serve` and dist/_headers serve it
+# (web/tests/threads.test.mjs serves it plainly, with and without the service worker).
+coproc SERVER { node web/tests/serve.mjs dist --isolated; }
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+read -r url <&"${SERVER[0]}"
+LAYERCAM_URL="$url" LAYERCAM_DIST=dist LAYERCAM_ARTIFACTS=target/web-artifacts node --test --test-concurrency=1 web/tests/
 steps_done

@@ -30,6 +30,20 @@ ensure_wasm_target() {
     rustup target add wasm32-unknown-unknown
 }
 
+# The toolchain of the page's threaded worker (scripts/post-build.sh): WebAssembly threads
+# need `-Z build-std`, a nightly feature. Checked with the nightly of THREADS_NIGHTLY_DATE.
+THREADS_TOOLCHAIN=nightly
+THREADS_NIGHTLY_DATE=2026-05-19
+ensure_threads_toolchain() {
+    local version
+    version=$(rustup run "$THREADS_TOOLCHAIN" rustc --version 2>/dev/null) || return 1
+    [[ $version == *"$THREADS_NIGHTLY_DATE"* ]] || echo "note: the threaded worker is checked with nightly $THREADS_NIGHTLY_DATE; building with $version" >&2
+    rustup component list --installed --toolchain "$THREADS_TOOLCHAIN" | grep -q '^rust-src' \
+        || rustup component add rust-src --toolchain "$THREADS_TOOLCHAIN" >&2 || return 1
+    rustup target list --installed --toolchain "$THREADS_TOOLCHAIN" | grep -qx wasm32-unknown-unknown \
+        || rustup target add wasm32-unknown-unknown --toolchain "$THREADS_TOOLCHAIN" >&2 || return 1
+}
+
 # Trunk 0.22 needs a newer rustc than the machine's 1.95.
 TRUNK_VERSION=0.21.14
 ensure_trunk() {

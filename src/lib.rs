@@ -11,6 +11,7 @@
 //! differentiation, the runs and the worker's session. The page's own wasm is built without it and
 //! receives what it shows from the worker, so it downloads no inference engine.
 
+pub mod bounds;
 pub mod cam;
 pub mod display;
 pub mod error;

@@ -18,6 +18,9 @@ use crate::model::layers::{Candidate, GradientFrom, Layer};
 use crate::model::preprocess::Recipe;
 use crate::{Error, Result};
 
+/// The name the page gives its engine worker (the pool threads of the threaded build have none).
+pub const ENGINE_WORKER: &str = "layercam-engine";
+
 /// Page → worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Request {
@@ -70,7 +73,8 @@ pub enum Response {
     Prediction {
         top: Vec<Prediction>,
         seen: Picture,
-        forward_ms: f64,
+        /// Decoding, preprocessing and the forward.
+        spans: Vec<Span>,
     },
     /// The raw maps of one class for every layer.
     Maps(ClassRawMaps),
@@ -100,6 +104,9 @@ pub struct ModelInfo {
     /// Which gradient weighs them (the authors' grid-artefact fix, or each layer's own).
     pub gradient_from: GradientFrom,
     pub prepare_ms: f64,
+    /// Threads the engine shares its work out to (more than one only where the browser has
+    /// WebAssembly threads and the page is cross-origin isolated).
+    pub threads: usize,
 }
 
 /// An RGB picture, row-major.
@@ -122,8 +129,28 @@ pub struct ClassRawMaps {
     pub maps: Vec<Vec<Vec<f32>>>,
     /// Per layer, Score-CAM's masked passes done so far.
     pub score_passes: Vec<ScoreProgress>,
-    pub backward_ms: f64,
-    pub cam_ms: f64,
+    /// The backward (with aug_smooth, the augmented runs too) and the raw maps.
+    pub spans: Vec<Span>,
+}
+
+/// One step of the worker's work on a request, for the page's timeline: from `start` to `end`, in
+/// milliseconds of the worker's clock (the page's, moved by the difference of their time origins).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub what: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+impl Span {
+    pub fn ms(&self) -> f64 {
+        self.end - self.start
+    }
+}
+
+/// How long the step `what` took, 0 if it is not among `spans`.
+pub fn span_ms(spans: &[Span], what: &str) -> f64 {
+    spans.iter().find(|s| s.what == what).map_or(0.0, Span::ms)
 }
 
 impl ClassRawMaps {

@@ -15,7 +15,7 @@ use crate::model::labels::Labels;
 use crate::model::layers::{GradientFrom, candidates};
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
-use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, ScoreProgress};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, ScoreProgress, Span};
 use crate::runtime::Explainer;
 use crate::{Error, Result};
 
@@ -123,14 +123,6 @@ impl Session {
         }
     }
 
-    /// Work worth doing while the user picks a photo: the backward's plan. A failure here is left
-    /// for the first explanation to report.
-    pub fn warm_up(&self) {
-        if let Some(prepared) = &self.prepared {
-            let _ = prepared.explainer.plan_backward();
-        }
-    }
-
     /// Plans the model; the previous model stays until this succeeds.
     fn prepare(&mut self, model: Model, layers: &[String], started: Duration, now: Clock) -> Result<Vec<Response>> {
         let explainer = Explainer::new(&model.classifier, layers)?;
@@ -153,6 +145,7 @@ impl Session {
             layers: explainer.layers.clone(),
             gradient_from: explainer.gradient_from,
             prepare_ms: ms(now() - started),
+            threads: crate::runtime::threads(),
         }
     }
 
@@ -165,12 +158,11 @@ impl Session {
         now: Clock,
     ) -> Result<Vec<Response>> {
         let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
-        let decoded = preprocess::decode_photo(bytes)?;
+        let mut spans = vec![];
+        let decoded = timed(&mut spans, "decode the photo", now, || preprocess::decode_photo(bytes))?;
         let [_, _, height, width] = explainer.input_shape;
-        let started = now();
-        let pre = preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32);
-        let forward = explainer.forward(pre.input.view())?;
-        let forward_ms = ms(now() - started);
+        let pre = timed(&mut spans, "preprocess", now, || preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32));
+        let forward = timed(&mut spans, "forward", now, || explainer.forward(pre.input.view()))?;
         let top = top_classes(&forward.logits, &model.labels, TOP);
         let target = class.unwrap_or(top[0].class);
         // The image's own run; the backward and the augmented runs come with the maps.
@@ -178,42 +170,35 @@ impl Session {
         let layers = explainer.layers.len();
         self.image = Some(Image { input: pre.input, runs, class: target, partial: (0..layers).map(|_| None).collect() });
         self.last_maps = None;
-        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), forward_ms };
+        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), spans };
         Ok(vec![prediction, Response::Maps(self.maps(target, methods, smoothing, now)?)])
     }
 
     /// The raw map of each of `methods` for every layer, for `class`: the backward runs again for
-    /// another class, the augmented runs when aug_smooth asks for them. Score-CAM's map is there
-    /// for the layers whose passes are all done (see [`Session::score_passes`]).
+    /// another class, the augmented runs when aug_smooth asks for them (both in the span
+    /// "backward"). Score-CAM's map is there for the layers whose passes are all done (see
+    /// [`Session::score_passes`]).
     fn maps(&mut self, class: usize, methods: &[Method], smoothing: Smoothing, now: Clock) -> Result<ClassRawMaps> {
-        let started = now();
-        self.prepare_runs(class, smoothing)?;
-        let backward_ms = ms(now() - started);
+        let mut spans = vec![];
+        timed(&mut spans, "backward", now, || self.prepare_runs(class, smoothing))?;
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
         let image = self.image.as_ref().ok_or_else(no_image)?;
-        let started = now();
         let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
-        let mut maps = vec![];
-        for layer in 0..names.len() {
-            let scored = image.runs.iter().all(|run| run.scores[layer].is_some());
-            let ready: Vec<Method> = methods.iter().copied().filter(|m| scored || !m.needs_forwards()).collect();
-            let mut computed = layer_raw_maps(&names, &image.runs, layer, (0, class), &ready, smoothing)?.into_iter();
-            let row = methods
-                .iter()
-                .map(|m| if ready.contains(m) { computed.next().map_or(vec![], |map| map.into_raw_vec_and_offset().0) } else { vec![] });
-            maps.push(row.collect());
-        }
+        let maps = timed(&mut spans, "raw maps", now, || {
+            (0..names.len())
+                .map(|layer| {
+                    let scored = image.runs.iter().all(|run| run.scores[layer].is_some());
+                    let ready: Vec<Method> = methods.iter().copied().filter(|m| scored || !m.needs_forwards()).collect();
+                    let mut computed = layer_raw_maps(&names, &image.runs, layer, (0, class), &ready, smoothing)?.into_iter();
+                    let row = methods.iter().map(|m| {
+                        if ready.contains(m) { computed.next().map_or(vec![], |map| map.into_raw_vec_and_offset().0) } else { vec![] }
+                    });
+                    Ok(row.collect())
+                })
+                .collect::<Result<Vec<Vec<Vec<f32>>>>>()
+        })?;
         let score_passes = (0..names.len()).map(|layer| self.progress(layer)).collect::<Result<Vec<_>>>()?;
-        let maps = ClassRawMaps {
-            class,
-            layers: explainer.layers.clone(),
-            methods: methods.to_vec(),
-            smoothing,
-            maps,
-            score_passes,
-            backward_ms,
-            cam_ms: ms(now() - started),
-        };
+        let maps = ClassRawMaps { class, layers: explainer.layers.clone(), methods: methods.to_vec(), smoothing, maps, score_passes, spans };
         self.last_maps = Some(maps.clone());
         Ok(maps)
     }
@@ -326,4 +311,12 @@ fn no_image() -> Error {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// Runs `step`, adding its span (`what`, on the clock `now`) to `spans`.
+fn timed<T>(spans: &mut Vec<Span>, what: &str, now: Clock, step: impl FnOnce() -> T) -> T {
+    let start = now();
+    let result = step();
+    spans.push(Span { what: what.into(), start: ms(start), end: ms(now()) });
+    result
 }

@@ -1,9 +1,13 @@
 //! The paper's experiments: the engine gives maps, an experiment turns them into numbers. The page
 //! and the command line call the same code.
 
+pub mod confidence;
 pub mod deletion;
 pub mod localize;
 pub mod occlusion;
+// Its sparse solver (faer) is a native dependency: the page does not run ROAD.
+#[cfg(not(target_arch = "wasm32"))]
+pub mod road;
 pub mod segment;
 
 use ndarray::{Array2, ArrayView2};

@@ -11,9 +11,9 @@
 
 use tract_onnx::prelude::DatumType;
 
-use super::Step;
-use super::builder::{Attributes, Builder, Graph};
+use super::builder::{Attributes, Builder, Graph, float};
 use super::conv::with_first;
+use super::{CLAMP_SLOPE, Step};
 use crate::Result;
 
 pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
@@ -60,7 +60,7 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
         "Relu" => b.precompute.op("Sign", &[&y], vec![]),
         "Clip" => match clip_bounds(b, step) {
             (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),
-            (lo, hi) => inside(&mut b.precompute, &y, lo.as_deref(), hi.as_deref()),
+            (lo, hi) => inside(b, &y, lo.as_deref(), hi.as_deref()),
         },
         "PRelu" => {
             // 1 where x > 0, the (constant, broadcast) slope α elsewhere: α + (1 − α)·[x > 0].
@@ -102,8 +102,7 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
             // y = clamp(αx + β, 0, 1): slope α strictly inside, 0 on the flats.
             let alpha = step.node.attr_float("alpha").unwrap_or(0.2);
             let p = &mut b.precompute;
-            let (zero, one, alpha) = (p.scalar(0.0), p.scalar(1.0), p.scalar(alpha));
-            let mask = inside(p, &y, Some(&zero), Some(&one));
+            let (mask, alpha) = (clamp_slope(p, &y, 0.0, 1.0), p.scalar(alpha));
             p.op("Mul", &[&mask, &alpha], vec![])
         }
         "HardSwish" => hard_swish(&mut b.precompute, &step.node.input[0]),
@@ -124,9 +123,17 @@ fn clip_bounds(b: &mut Builder, step: &Step) -> (Option<String>, Option<String>)
     (bound(1, "min"), bound(2, "max"))
 }
 
-/// 1 where lo < y < hi, else 0, for y already clamped to [lo, hi] and at least one bound:
-/// Sign(min(y − lo, hi − y)).
-fn inside(p: &mut Graph, y: &str, lo: Option<&str>, hi: Option<&str>) -> String {
+/// 1 where lo < y < hi, else 0, for y already clamped to [lo, hi] and at least one bound: our
+/// one-pass operator where the bounds are constants, else Sign(min(y − lo, hi − y)).
+fn inside(b: &mut Builder, y: &str, lo: Option<&str>, hi: Option<&str>) -> String {
+    let constant = |bound: Option<&str>, absent: f32| match bound {
+        Some(name) => b.model.constant_f32(name).filter(|v| v.len() == 1).map(|v| v[0]),
+        None => Some(absent),
+    };
+    if let (Some(lo), Some(hi)) = (constant(lo, f32::NEG_INFINITY), constant(hi, f32::INFINITY)) {
+        return clamp_slope(&mut b.precompute, y, lo, hi);
+    }
+    let p = &mut b.precompute;
     let above = lo.map(|lo| p.op("Sub", &[y, lo], vec![]));
     let below = hi.map(|hi| p.op("Sub", &[hi, y], vec![]));
     let distance = match (above, below) {
@@ -135,6 +142,12 @@ fn inside(p: &mut Graph, y: &str, lo: Option<&str>, hi: Option<&str>) -> String 
         (None, None) => unreachable!("callers pass at least one bound"),
     };
     p.op("Sign", &[&distance], vec![])
+}
+
+/// 1 where lo < y < hi, else 0, in one pass (our operator, `runtime/clamp_slope.rs`).
+fn clamp_slope(p: &mut Graph, y: &str, lo: f32, hi: f32) -> String {
+    let bounds = [(lo, "lo"), (hi, "hi")].into_iter().filter(|(v, _)| v.is_finite()).map(|(v, name)| float(name, v)).collect();
+    p.op(CLAMP_SLOPE, &[y], bounds)
 }
 
 /// HardSwish y = x · clamp(x/6 + 1/2, 0, 1): slope 0 below −3, 1 above 3, (2x + 3)/6 between.

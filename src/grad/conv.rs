@@ -5,7 +5,8 @@
 //! The transposed convolution is also a plain stride-1 convolution with the kernel flipped in space
 //! and its input/output channels swapped within each group, over the gradient with s − 1 zeros
 //! stuffed after each value, padded by (k−1)·d − p. We emit that form wherever the padding allows:
-//! tract's Conv is far better optimised than its ConvTranspose.
+//! tract's Conv is far better optimised than its ConvTranspose. Depthwise convolutions are the
+//! exception: their ConvTranspose runs as our own kernel (`runtime::depthwise`).
 
 use super::Step;
 use super::builder::{Attributes, Builder, int, ints};
@@ -47,7 +48,10 @@ pub(super) fn conv(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> 
         .map(|i| extent(i) - 1 - begin[i])
         .chain((0..spatial).map(|i| extent(i) - 1 - end[i] + output_padding[i] - (strides[i] - 1)))
         .collect();
-    let dx = if full_pads.iter().all(|&p| p >= 0) {
+    // A depthwise convolution's transpose runs as our own kernel (runtime/depthwise.rs), which
+    // reads the gradient as it is: no zeros stuffed in, no kernel flipped.
+    let depthwise = spatial == 2 && group > 1 && ws[1] == 1 && ws[0] as i64 == group && xs[1] as i64 == group;
+    let dx = if !depthwise && full_pads.iter().all(|&p| p >= 0) {
         let stuffed = stuff_zeros(b, &g, &ys, &strides);
         let flipped = flip_kernel(b, &w, &ws, group);
         let attributes = vec![int("group", group), ints("dilations", &dilations), ints("pads", &full_pads)];

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ use crate::grad::{self, Differentiated, Seeds};
 use crate::model::classifier::Classifier;
 use crate::model::layers::{GradientFrom, Layer, TokenGrid, map_shape, strided_consumer, strides};
 use crate::{Error, Result};
+
+mod clamp_slope;
+pub mod depthwise;
+mod per_sample;
 
 type Plan = Arc<TypedSimplePlan>;
 
@@ -92,7 +97,7 @@ impl Explainer {
         let Differentiated { forward, backward, seeds, .. } = grad::differentiate(model, &targets)?;
         let input_fact = f32::fact(model.input_shape).into();
         let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
-        Ok(Explainer {
+        let explainer = Explainer {
             input_shape: model.input_shape,
             classes: model.classes,
             layers,
@@ -105,7 +110,11 @@ impl Explainer {
             classifier: logits_only(model),
             logits_plans: Mutex::new(HashMap::new()),
             batches: OnceLock::new(),
-        })
+        };
+        // The one-class backward, planned now rather than on the first click (planning is most of
+        // a first backward's time), and a model whose backward tract cannot plan is refused here.
+        explainer.backward_plan(1)?;
+        Ok(explainer)
     }
 
     /// Every layer's stride (input size ÷ map size), for the fusion rule of [`crate::cam::stages`].
@@ -176,12 +185,6 @@ impl Explainer {
     /// How many tensors are differentiated: the layers, then the strided consumers' outputs.
     fn targets(&self) -> usize {
         self.gradient_source.iter().copied().max().map_or(0, |m| m + 1).max(self.layers.len())
-    }
-
-    /// Plans the one-class backward ahead of the first click (tract plans it on first use, and that
-    /// planning is most of a first backward's time).
-    pub fn plan_backward(&self) -> Result<()> {
-        self.backward_plan(1).map(drop)
     }
 
     fn backward_plan(&self, seeds: usize) -> Result<Plan> {
@@ -343,12 +346,27 @@ fn timed(plan: &Plan, inputs: TVec<TValue>, now: fn() -> Duration) -> Result<Vec
     Ok(list)
 }
 
-/// How many threads tract's matrix products use (natively; a browser's worker has one). One image
-/// at a time wants every core; a folder run already gives each core its own image, and wants 1.
-#[cfg(not(target_arch = "wasm32"))]
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// How many threads tract's matrix products and our kernels share out their work to. One image at
+/// a time wants every core; a folder run already gives each core its own image, and wants 1. In
+/// the browser, only the threaded worker (feature `threads`) has more than one: the pool that
+/// wasm-bindgen-rayon started.
 pub fn set_threads(threads: usize) {
     use tract_linalg::multithread::{Executor, set_default_executor};
+    let threads = if cfg!(any(not(target_arch = "wasm32"), feature = "threads")) { threads.max(1) } else { 1 };
+    THREADS.store(threads, Ordering::Relaxed);
+    #[cfg(not(target_arch = "wasm32"))]
     set_default_executor(if threads > 1 { Executor::multithread(threads) } else { Executor::SingleThread });
+    #[cfg(all(target_arch = "wasm32", feature = "threads"))]
+    set_default_executor(if threads > 1 { Executor::RayonGlobal } else { Executor::SingleThread });
+    #[cfg(all(target_arch = "wasm32", not(feature = "threads")))]
+    set_default_executor(Executor::SingleThread);
+}
+
+/// The threads [`set_threads`] chose last (1 until it is called).
+pub fn threads() -> usize {
+    THREADS.load(Ordering::Relaxed)
 }
 
 /// Checks a layer name and reads its map shape.
@@ -380,8 +398,15 @@ fn as_maps(t: &TValue, tokens: Option<TokenGrid>) -> Result<Array4<f32>> {
 
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.
 fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>) -> Result<Plan> {
-    let model = onnx().model_for_proto_model(proto).map_err(Error::runtime)?;
+    let model = reader().model_for_proto_model(proto).map_err(Error::runtime)?;
     with_facts(model).and_then(|m| m.into_typed()).and_then(optimised).and_then(|m| m.into_runnable()).map_err(Error::runtime)
+}
+
+/// tract's ONNX reader, with the operators our differentiated graphs add to ONNX's.
+fn reader() -> tract_onnx::Onnx {
+    let mut onnx = onnx();
+    onnx.op_register.insert(grad::CLAMP_SLOPE, clamp_slope::parse);
+    onnx
 }
 
 /// tract's declutter and codegen passes, but for PushSliceUp: a backward graph holds a Slice per
@@ -392,6 +417,8 @@ fn optimised(mut model: TypedModel) -> TractResult<TypedModel> {
     let mut declutter = Optimizer::declutter();
     declutter.passes.retain(|pass| !format!("{pass:?}").starts_with("PushSliceUp"));
     declutter.session().optimize(&mut model)?;
+    depthwise::swap_in(&mut model)?;
+    per_sample::wrap_batched_products(&mut model, |one| optimised(one)?.into_runnable())?;
     model.optimize()?;
     Ok(model)
 }

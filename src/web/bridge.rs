@@ -7,12 +7,15 @@ use std::rc::Rc;
 use js_sys::{Array, Uint8Array};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
+use web_sys::{ErrorEvent, Event, MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use crate::protocol::{self, Request, Response};
 
 /// Trunk's loader for the worker bin; relative, as the page may be served from any path.
 const WORKER: &str = "./worker_loader.js";
+/// The threaded build of the same worker (scripts/post-build.sh), an ES module: it needs
+/// shared memory, which the browser gives a cross-origin isolated page only.
+const THREADED_WORKER: &str = "./worker_threads_loader.js";
 
 type Handler = Rc<dyn Fn(Response)>;
 
@@ -21,33 +24,60 @@ thread_local! {
     static HANDLER: RefCell<Option<Handler>> = const { RefCell::new(None) };
     /// Requests sent before the worker said `Ready` (it would drop them), in order.
     static WAITING: RefCell<Option<Vec<Request>>> = const { RefCell::new(Some(Vec::new())) };
+    /// The threaded worker could not start here (missing from this build, or refused): the plain
+    /// one runs from then on.
+    static NO_THREADS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Starts the worker; every response goes to `handler`, and a worker that cannot start or dies
 /// becomes a `Failed { request: "panic" }` response.
 pub fn connect(handler: impl Fn(Response) + 'static) -> Result<(), String> {
     HANDLER.with(|h| *h.borrow_mut() = Some(Rc::new(handler)));
+    WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
     spawn()
 }
 
 /// Replaces the worker by a fresh one (after a panic): the caller sends the model again.
 pub fn restart() -> Result<(), String> {
-    if let Some(old) = WORKER_HANDLE.with(|w| w.borrow_mut().take()) {
-        old.terminate();
-    }
+    WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
     spawn()
 }
 
+/// Whether the engine runs threaded: the page is cross-origin isolated (COOP/COEP headers, or
+/// web/sw.js adding them) and the threaded worker has not failed here.
+pub fn threaded() -> bool {
+    let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).is_ok_and(|v| v.is_truthy());
+    isolated && !NO_THREADS.get()
+}
+
+/// Starts a worker in place of the current one, keeping the requests waiting for it.
 fn spawn() -> Result<(), String> {
-    WAITING.with(|w| *w.borrow_mut() = Some(Vec::new()));
-    let worker = Worker::new(WORKER).map_err(|e| format!("the worker cannot start: {e:?}"))?;
+    if let Some(old) = WORKER_HANDLE.with(|w| w.borrow_mut().take()) {
+        old.terminate();
+    }
+    let threaded = threaded();
+    let options = WorkerOptions::new();
+    options.set_name(protocol::ENGINE_WORKER);
+    if threaded {
+        options.set_type(WorkerType::Module);
+    }
+    let url = if threaded { THREADED_WORKER } else { WORKER };
+    let worker = Worker::new_with_options(url, &options).map_err(|e| format!("the worker cannot start: {e:?}"))?;
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(|event: MessageEvent| {
         let bytes = Uint8Array::new(&event.data()).to_vec();
         let response = protocol::decode(&bytes)
             .unwrap_or_else(|err| Response::Failed { request: "read the message".into(), message: err.to_string() });
         deliver(response);
     });
-    let on_error = Closure::<dyn Fn(Event)>::new(|event: Event| {
+    let on_error = Closure::<dyn Fn(Event)>::new(move |event: Event| {
+        let starting = WAITING.with(|w| w.borrow().is_some());
+        if threaded && starting {
+            // The threaded build is missing or cannot run here: the plain one takes its requests.
+            NO_THREADS.set(true);
+            if spawn().is_ok() {
+                return;
+            }
+        }
         let message = event.dyn_ref::<ErrorEvent>().map_or("the worker could not start".into(), |e| e.message());
         deliver(Response::Failed { request: "panic".into(), message });
     });

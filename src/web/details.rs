@@ -3,9 +3,11 @@
 
 use leptos::prelude::*;
 
+use super::bridge;
 use super::maths::{self, GpuState};
 use super::page::{State, Timings};
 use super::stages;
+use super::timeline::TimelineList;
 
 #[component]
 pub fn Details(state: State) -> impl IntoView {
@@ -35,6 +37,7 @@ pub fn Details(state: State) -> impl IntoView {
                         </label>
                     </td>
                 </tr>
+                <tr><th scope="row">"engine"</th><td id="engine-threads">{move || engine(state)}</td></tr>
                 {row("model", model)}
                 <tr><th scope="row">"stages"</th><td><StageTensors state/></td></tr>
                 {row("prepare (parse, differentiate, plan)", ms(|t| t.prepare))}
@@ -45,7 +48,25 @@ pub fn Details(state: State) -> impl IntoView {
                 {row("request to full grid", ms(|t| t.to_grid))}
                 <tr><th scope="row">"forward passes run"</th><td id="forward-count">{move || state.timings.get().forwards}</td></tr>
             </table>
+            <p>"The last request, step by step (the worker's steps indented):"</p>
+            <TimelineList steps=state.timeline/>
         </details>
+    }
+}
+
+/// How many threads the network runs on, and why not more.
+fn engine(state: State) -> String {
+    let Some(threads) = state.model.with(|m| m.as_ref().map(|m| m.threads)) else {
+        return "starting…".into();
+    };
+    match threads {
+        1 if !bridge::threaded() => {
+            "WebAssembly on 1 thread: threads need a cross-origin isolated page (COOP/COEP headers, which the page's \
+             service worker adds where the host does not)"
+                .into()
+        }
+        1 => "WebAssembly on 1 thread".into(),
+        n => format!("WebAssembly on {n} threads"),
     }
 }
 

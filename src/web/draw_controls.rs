@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::page::State;
 use super::slider::Slider;
+use crate::bounds::FRACTION;
 use crate::cam::Colormap;
 
 #[component]
@@ -13,9 +14,9 @@ pub fn DrawControls(state: State) -> impl IntoView {
     view! {
         <fieldset class="drawing">
             <legend>"Drawing"</legend>
-            <Slider id="threshold" label="box threshold" signal=state.threshold min=0.05 max=0.95 step=0.01
+            <Slider id="threshold" label="box threshold" signal=state.threshold bounds=FRACTION min=0.05 max=0.95 step=0.01
                 help="The white box on the fused map surrounds the largest region above this fraction of its maximum: higher, a tighter box"/>
-            <Slider id="opacity" label="opacity" signal=state.opacity min=0.0 max=1.0 step=0.05
+            <Slider id="opacity" label="opacity" signal=state.opacity bounds=FRACTION min=0.0 max=1.0 step=0.05
                 help="How strongly the map is painted over the photo: 0 shows only the photo, 1 only the map"/>
             <div class="slider" title="How map values become colours, in every map and in the legend under the grid">
                 <label for="colormap">"colormap"</label>

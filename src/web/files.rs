@@ -5,6 +5,7 @@ use leptos::task::spawn_local;
 use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::page::{State, memory};
+use super::timeline;
 use crate::protocol::Request;
 
 async fn bytes(file: &File) -> Result<Vec<u8>, String> {
@@ -29,6 +30,7 @@ pub fn photo_or_model(state: State, file: File) {
 }
 
 pub fn photo(state: State, file: File) {
+    timeline::start("photo given");
     spawn_local(async move {
         match bytes(&file).await {
             Ok(bytes) => state.explain(file.name(), bytes),

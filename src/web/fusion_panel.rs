@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::page::State;
 use super::slider::Slider;
 use super::stages::{self, Stage};
+use crate::bounds;
 use crate::cam::Fusion;
 use crate::model::layers;
 
@@ -30,7 +31,7 @@ pub fn FusionPanel(state: State) -> impl IntoView {
     view! {
         <fieldset id="fusion" class="fusion">
             <legend>"Fused map (Eq. 9)"</legend>
-            <Slider id="gamma" label="γ" signal=state.gamma min=0.5 max=4.0 step=0.1
+            <Slider id="gamma" label="γ" signal=state.gamma bounds=bounds::POSITIVE min=0.5 max=4.0 step=0.1
                 help="γ of Eq. 9: each scaled stage's map becomes tanh(γ·M / max M) before fusion; a larger γ lifts its weak responses, so the fused map spreads wider"/>
             <table class="fusion-stages">
                 <thead>

@@ -37,6 +37,7 @@ mod score_cam;
 mod slider;
 mod stages;
 mod teaching;
+mod timeline;
 #[cfg(feature = "engine")]
 pub mod worker;
 

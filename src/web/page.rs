@@ -30,13 +30,13 @@ use super::photo::{PhotoPicker, listen_for_files};
 use super::prediction::Predictions;
 use super::score_cam::{self, ScoreHint, ScoreRun};
 use super::teaching::Teaching;
-use super::{bridge, fetch, stages};
+use super::{bridge, fetch, stages, timeline};
 use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice, Smoothing};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
 use crate::model::layers::{self, GradientFrom};
 use crate::model::preprocess::Recipe;
-use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response, span_ms};
 
 const MODEL: &str = "./models/efficientnet_lite0.onnx";
 const SIDECAR: &str = "./models/efficientnet_lite0.json";
@@ -92,6 +92,8 @@ pub struct State {
     pub use_gpu: RwSignal<bool>,
     /// Larger type and maps for a classroom projector.
     pub projector: RwSignal<bool>,
+    /// Where the last request's time went (the details panel).
+    pub timeline: RwSignal<Vec<timeline::Step>>,
     /// How a model of the user's own prepares its input (the model picker's choice).
     pub recipe: RwSignal<Recipe>,
 }
@@ -199,6 +201,7 @@ impl State {
             drawing: RwSignal::new(false),
             use_gpu: RwSignal::new(true),
             projector: RwSignal::new(false),
+            timeline: RwSignal::new(vec![]),
             recipe: RwSignal::new(Recipe::Torchvision),
         }
     }
@@ -236,10 +239,12 @@ impl State {
         self.busy.set(true);
         memory(|m| m.asked_at = now_ms());
         bridge::send(&request);
+        timeline::mark("request sent to the worker");
     }
 
     /// Explains a new photo; the one on screen stays until the worker has read this one.
     pub fn explain(&self, name: String, bytes: Vec<u8>) {
+        timeline::mark("photo read");
         self.error.set(None);
         self.score.set(None); // its passes belong to the photo on screen
         memory(|m| m.pending_image = Some((name, bytes.clone())));
@@ -266,6 +271,7 @@ impl State {
     /// The maps of `class` by the methods on screen (the backward runs again for another class).
     pub fn retarget(&self, class: usize) {
         if memory(|m| m.image.is_some()) {
+            timeline::start("class picked");
             let smoothing = self.smoothing.get_untracked();
             self.send(Request::Maps { class, methods: untrack(|| self.wanted_methods()), smoothing });
         }
@@ -326,7 +332,9 @@ fn on_response(state: State, response: Response) {
         }
         Response::Status { text } => state.status.set(text),
         Response::ModelReady(info) => model_ready(state, info),
-        Response::Prediction { top, seen, forward_ms } => {
+        Response::Prediction { top, seen, spans } => {
+            timeline::mark("prediction received");
+            timeline::worker(&spans);
             memory(|m| {
                 if let Some(photo) = m.pending_image.take() {
                     m.image = Some(photo);
@@ -336,17 +344,20 @@ fn on_response(state: State, response: Response) {
             state.seen.set(Some(Arc::new(display::seen_image(&seen))));
             state.top.set(top);
             state.timings.update(|t| {
-                t.forward = forward_ms;
+                t.forward = span_ms(&spans, "forward");
                 t.forwards += 1;
             });
+            timeline::mark("top classes and photo shown");
         }
         Response::ScoreProgress(progress) => score_cam::progressed(state, progress),
         Response::Maps(raw) => {
             score_cam::finished(state, &raw);
+            timeline::mark("maps received");
+            timeline::worker(&raw.spans);
             memory(|m| m.class = Some(raw.class));
             state.timings.update(|t| {
-                t.backward = raw.backward_ms;
-                t.worker_cam = raw.cam_ms;
+                t.backward = span_ms(&raw.spans, "backward");
+                t.worker_cam = span_ms(&raw.spans, "raw maps");
             });
             let label = state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[raw.class].clone()));
             state.status.set(format!("Showing where the network looks for “{}”.", label.unwrap_or_default()));
@@ -593,6 +604,7 @@ fn redraw(state: State) {
 }
 
 fn shown(state: State, shown: Shown, drawn_by: &'static str, started: f64) {
+    timeline::mark(if drawn_by == "gpu" { "fusion and pictures (GPU)" } else { "fusion and pictures" });
     let asked_at = memory(|m| m.asked_at);
     state.timings.update(|t| {
         t.page_cam = now_ms() - started;
@@ -601,4 +613,5 @@ fn shown(state: State, shown: Shown, drawn_by: &'static str, started: f64) {
     state.shown.set(Some(Arc::new(shown)));
     state.drawn_by.set(drawn_by);
     state.drawing.set(false);
+    timeline::painted(state.timeline);
 }

@@ -4,10 +4,10 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::fetch;
 use super::files::{self, DropZone};
 use super::page::State;
 use super::picture::Picture;
+use super::{fetch, timeline};
 
 const SAMPLES: [(&str, &str); 2] = [("./samples/chelsea.png", "Chelsea the cat"), ("./samples/coffee.png", "A cup of espresso")];
 
@@ -15,6 +15,7 @@ const SAMPLES: [(&str, &str); 2] = [("./samples/chelsea.png", "Chelsea the cat")
 pub fn PhotoPicker(state: State) -> impl IntoView {
     let samples = SAMPLES.map(|(url, alt)| {
         let pick = move |_| {
+            timeline::start("click on a sample photo");
             spawn_local(async move {
                 match fetch::bytes(url, |_, _| ()).await {
                     Ok(bytes) => state.explain(url.rsplit('/').next().unwrap_or(url).to_string(), bytes),

@@ -1,5 +1,10 @@
 //! The Web Worker: a [`Session`] behind `postMessage`. Requests and responses travel as one
 //! postcard buffer each, transferred rather than copied.
+//!
+//! Two builds run this: the plain one (Trunk's `worker`, one thread) and, where the page is
+//! cross-origin isolated, the threaded one (feature `threads`, scripts/post-build.sh),
+//! which first starts a pool of WebAssembly threads that tract's products and our kernels share
+//! their work out to.
 
 use std::cell::RefCell;
 use std::time::Duration;
@@ -13,11 +18,41 @@ use crate::protocol::{self, Request, Response};
 use crate::session::Session;
 
 pub fn start() {
+    // The pool's threads run the module's start function too, and must not act as the engine.
+    if scope().name() != protocol::ENGINE_WORKER {
+        return;
+    }
     // A panic aborts this wasm instance: tell the page first, so it can start a fresh worker.
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         post(&Response::Failed { request: "panic".into(), message: info.to_string() });
     }));
+    wasm_bindgen_futures::spawn_local(async {
+        crate::runtime::set_threads(pool().await);
+        listen();
+    });
+}
+
+/// Starts the pool of threads, one per core; how many the engine then has.
+#[cfg(feature = "threads")]
+async fn pool() -> usize {
+    let threads = (scope().navigator().hardware_concurrency() as usize).max(1);
+    match wasm_bindgen_futures::JsFuture::from(wasm_bindgen_rayon::init_thread_pool(threads)).await {
+        Ok(_) => threads,
+        Err(err) => {
+            web_sys::console::warn_2(&"layercam: no thread pool, running on one thread:".into(), &err);
+            1
+        }
+    }
+}
+
+#[cfg(not(feature = "threads"))]
+async fn pool() -> usize {
+    1
+}
+
+/// Answers the page's requests from now on, and says so.
+fn listen() {
     let session = RefCell::new(Session::default());
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
         let bytes = Uint8Array::new(&event.data()).to_vec();
@@ -29,10 +64,6 @@ pub fn start() {
             Err(err) => vec![Response::Failed { request: "read the message".into(), message: err.to_string() }],
         };
         responses.iter().for_each(post);
-        // Once the page knows the model is ready, plan the backward before the first photo comes.
-        if responses.iter().any(|r| matches!(r, Response::ModelReady(_))) {
-            session.borrow().warm_up();
-        }
     });
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the handler lives as long as the worker
@@ -49,7 +80,8 @@ fn post(response: &Response) {
     let _ = scope().post_message_with_transfer(&array, &Array::of1(&array.buffer()));
 }
 
-/// std's clock panics in the browser; the worker's `performance.now()` does not.
+/// std's clock panics in the browser; the worker's `performance` does not. Its time origin is
+/// added so that the page can put the worker's steps on its own clock (the page's timeline).
 fn now() -> Duration {
-    Duration::from_secs_f64(scope().performance().map_or(0.0, |p| p.now()) / 1e3)
+    Duration::from_secs_f64(scope().performance().map_or(0.0, |p| p.time_origin() + p.now()) / 1e3)
 }

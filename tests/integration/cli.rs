@@ -245,3 +245,57 @@ fn gpu_and_cpu_give_the_same_files() {
     println!("--device gpu ({}) vs cpu: maps within {worst:e} of their max", on_gpu["device"]);
     assert!(worst <= crate::common::gpu::MAP_TOLERANCE);
 }
+
+/// Every numeric flag of every command refuses NaN, infinities and values out of its range before
+/// anything runs: exit 2, and the message names the flag and the value as typed (`--gamma nan` used
+/// to run and write `"gamma": null`).
+#[test]
+fn numeric_flags_refuse_nan_infinities_and_out_of_range_values() {
+    let out = temp("numbers");
+    let out = out.to_str().unwrap();
+    let explain = ["explain", "--image", "samples/chelsea.png", "--out", out];
+    let localize = ["eval", "localize", "eval/images", "--boxes", "eval/boxes.csv", "--out", out];
+    let segment = ["eval", "segment", "eval/images", "--masks", "eval/masks", "--out", out];
+    let road = ["eval", "road", "eval/images", "--out", out];
+    let cases: [(&[&str], &str, &str, &str); 22] = [
+        (&explain, "--gamma", "nan", "is NaN, not a number"),
+        (&explain, "--gamma", "NaN", "is NaN, not a number"),
+        (&explain, "--gamma", "inf", "is infinite"),
+        (&explain, "--gamma", "-infinity", "is infinite"),
+        (&explain, "--gamma", "1e39", "is infinite"),
+        (&explain, "--gamma", "0", "is out of range; expected a finite number above 0"),
+        (&explain, "--gamma", "two", "is not a number"),
+        (&explain, "--box-threshold", "nan", "is NaN"),
+        (&explain, "--box-threshold", "1.5", "is out of range; expected a number from 0 to 1"),
+        (&explain, "--opacity", "-0.1", "is out of range"),
+        (&explain, "--opacity", "inf", "is infinite"),
+        (&explain, "--top", "0", "0 is not in 1..=65535"),
+        (&explain, "--class", "nan", "invalid digit"),
+        (&localize, "--box-threshold", "NaN", "is NaN"),
+        (&segment, "--threshold", "inf", "is infinite"),
+        (&road, "--noise", "nan", "is NaN"),
+        (&road, "--noise", "-0.01", "is out of range; expected a finite number, 0 or above"),
+        (&road, "--percents", "0", "0 is not in 1..=99"),
+        (&road, "--percents", "100", "100 is not in 1..=99"),
+        (&road, "--percents", "-5", "-5 is not in 1..=99"),
+        (&["bench"], "--runs", "0", "0 is not in 1.."),
+        (&["bench"], "--folder-images", "0", "0 is not in 1.."),
+    ];
+    for (command, flag, value, why) in cases {
+        let run = layercam(&[command, &[flag, value]].concat());
+        let err = stderr(&run);
+        assert_eq!(run.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(err.contains(&format!("invalid value '{value}' for '{flag}")) && err.contains(why), "{flag} {value}: {err}");
+    }
+    assert!(!Path::new(out).join("summary.json").exists(), "nothing ran");
+
+    // Classes are checked against the model once it is read: one line, the flag and the value.
+    for (flag, value, message) in [
+        ("--class", "1000", "--class 1000: the model has 1000 classes, 0 to 999"),
+        ("--top", "1001", "--top 1001: the model has 1000 classes"),
+    ] {
+        let run = layercam(&[&explain[..], &[flag, value]].concat());
+        assert_eq!(run.status.code(), Some(2));
+        assert_eq!(stderr(&run).trim(), format!("error: invalid input: {message}"));
+    }
+}

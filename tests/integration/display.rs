@@ -22,8 +22,7 @@ fn raw() -> ClassRawMaps {
         smoothing: Default::default(),
         maps: vec![vec![small; 4], vec![large; 4]],
         score_passes: vec![Default::default(); 2],
-        backward_ms: 0.0,
-        cam_ms: 0.0,
+        spans: vec![],
     }
 }
 

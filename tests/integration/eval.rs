@@ -182,3 +182,67 @@ fn segment_gives_miou_per_stage() {
     close(s1[1], 32.0 / 48.0, "object IoU: c's class-0 map marks nothing");
     close(s1[2], 720.0 / 736.0, "background IoU");
 }
+
+/// ROAD on a (class 0, S1's map is the square): MoRF removes the 16 square pixels first at every
+/// share (10 % is 26 pixels), and what is imputed from black surroundings is black (plus noise far
+/// below the ReLU's 0), so the class falls to p(0) and loses the top rank. LeRF removes from the
+/// bottom-right corner: up to 40 % (103 pixels, rows 9–15) the removed region touches only black
+/// pixels and nothing changes; from 50 % it borders the square, whose red the imputation carries
+/// into the removed pixels, and the class gains.
+#[test]
+fn road_removes_in_map_order_and_imputes() {
+    let (model, dir) = dataset("road");
+    let (output, json) = eval(&dir, &model, &["road", "--labels", "labels.csv", "--method", "layercam"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.png"), "the bad image is named");
+    assert_eq!(json["images"], 3);
+    let a = image_row(&json, "a.png", "layercam", "S1");
+    assert_eq!(a.len(), 5 + 4 * 9, "the summary, then Δp and top-1 per order and share");
+    let (morf, lerf) = (&a[5..14], &a[14..23]);
+    let (morf_top1, lerf_top1) = (&a[23..32], &a[32..41]);
+    morf.iter().for_each(|&d| close(d, p(0.0) - p(16.0), "MoRF: the square removed"));
+    morf_top1.iter().for_each(|&t| close(t, 0.0, "MoRF: class 1 on top"));
+    lerf[..4].iter().for_each(|&d| close(d, 0.0, "LeRF up to 40 %: only black pixels removed"));
+    assert!(lerf[4..].iter().all(|&d| d > 1e-3), "LeRF from 50 %: the square's red spreads: {lerf:?}");
+    lerf_top1.iter().for_each(|&t| close(t, 100.0, "LeRF: class 0 stays on top"));
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    close(a[1], mean(morf), "MoRF mean");
+    close(a[2], mean(lerf), "LeRF mean");
+    close(a[0], (mean(lerf) - mean(morf)) / 2.0, "combined");
+    assert!(a[0] > 0.0, "a map that finds the evidence scores above 0");
+
+    let (_, two) = eval(&dir, &model, &["road", "--labels", "labels.csv", "--method", "layercam", "--percents", "10,40", "--noise", "0"]);
+    let a = image_row(&two, "a.png", "layercam", "S1");
+    assert_eq!(a.len(), 5 + 4 * 2);
+    close(a[0], ((0.0 + 0.0) / 2.0 - (p(0.0) - p(16.0))) / 2.0, "combined over 10 % and 40 %");
+}
+
+/// Confidence (labels: c is explained for class 0, whose maps are empty). S1's map is the square,
+/// min-max normalised to 1 on it and 0 elsewhere: the explained input keeps the square and the
+/// class keeps p(16): no drop. S2's, upsampled, weighs the square's pixels by [.75 1 1 .75] along
+/// each axis, 12.25 of 16 red pixels' worth: p(12.25). c's empty map blanks the whole photo, blue
+/// square included, so class 0 rises from σ(−0.215) to σ(−0.05): an increase in confidence.
+#[test]
+fn confidence_drops_by_what_the_map_dims() {
+    let (model, dir) = dataset("confidence");
+    let (output, json) = eval(&dir, &model, &["confidence", "--labels", "labels.csv", "--method", "layercam,gradcam"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("broken.png"), "the bad image is named");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("average drop %"), "the table is printed");
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    for method in ["layercam", "gradcam"] {
+        let s1 = image_row(&json, "a.png", method, "S1");
+        close(s1[0], 0.0, "S1 keeps the square whole");
+        close(s1[2], p(16.0), "the photo's confidence");
+        close(s1[3], p(16.0), "the explained input's");
+        let s2 = image_row(&json, "a.png", method, "S2");
+        close(s2[3], p(12.25), "S2 dims the square's rim");
+        close(s2[0], 100.0 * (p(16.0) - p(12.25)) / p(16.0), "S2's drop");
+        close(image_row(&json, "a.png", method, "fused")[3], p(12.25), "the fused map is S2's");
+        let c = image_row(&json, "c.png", method, "S1");
+        close(c[2], sigmoid(-(0.05 + 16.0 * 2.64 / 256.0)), "class 0 on the blue photo");
+        close(c[3], sigmoid(-0.05), "on the blank photo");
+        close(c[1], 100.0, "an increase");
+        let table = row(&json, method, "S2");
+        close(table[0], 100.0 * 2.0 / 3.0 * (p(16.0) - p(12.25)) / p(16.0), "average drop over a, b and c");
+        close(table[1], 100.0 / 3.0, "increase: c of three");
+    }
+}

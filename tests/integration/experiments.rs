@@ -1,6 +1,7 @@
 //! The experiments' metrics on cases worked out by hand (the CLI's tests in eval.rs run them end to
 //! end on a tiny classifier).
 
+use layercam::experiments::confidence;
 use layercam::experiments::deletion::{self, STEPS};
 use layercam::experiments::localize::{self, Outcome, box_iou, mask_box};
 use layercam::experiments::segment::{self, Overlap};
@@ -79,4 +80,24 @@ fn the_insertion_blur_keeps_the_mean_of_a_flat_image_and_spreads_a_dot() {
     let blurred = deletion::blur(dot.view(), 2.0);
     assert!((blurred.sum() - 1.0).abs() < 1e-4, "nothing lost away from the edges");
     assert!(blurred[[0, 0, 15, 17]] > 0.0 && blurred[[0, 0, 15, 15]] < 0.1);
+}
+
+/// torch-cam's explanation map: min-max normalised (the floor goes to 0), then upsampled.
+#[test]
+fn the_explanation_map_is_min_max_normalised_then_upsampled() {
+    let map = array![[1.0, 2.0], [3.0, 5.0]];
+    assert_eq!(confidence::explanation_map(map.view(), (2, 2)), array![[0.0, 0.25], [0.5, 1.0]]);
+    assert_eq!(confidence::explanation_map(Array2::from_elem((2, 2), 3.0).view(), (2, 2)), Array2::<f32>::zeros((2, 2)), "flat: nothing");
+    assert_eq!(confidence::explanation_map(array![[0.0, 4.0]].view(), (1, 4)), array![[0.0, 0.25, 0.75, 1.0]], "half-pixel centres");
+}
+
+#[test]
+fn drop_and_increase_as_torch_cam_computes_them() {
+    let input = Array4::from_elem((1, 2, 1, 2), 2.0);
+    let explained = confidence::explained_input(input.view(), array![[0.5, 0.0]].view());
+    assert_eq!(explained, Array4::from_shape_vec((1, 2, 1, 2), vec![1.0, 0.0, 1.0, 0.0]).unwrap(), "every channel");
+    assert!((confidence::drop(0.8, 0.6) - 0.25).abs() < 1e-6);
+    assert_eq!(confidence::drop(0.8, 0.9), 0.0, "a gain is no drop");
+    assert!(confidence::increase(0.8, 0.9) && !confidence::increase(0.8, 0.8));
+    assert_eq!(confidence::drop(0.0, 0.0), 0.0, "a class of probability 0 loses nothing (torch-cam's ε)");
 }

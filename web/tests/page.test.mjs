@@ -217,6 +217,34 @@ test('γ changes the fused map without a new forward pass', async () => {
   await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() === b, before);
 });
 
+test('typed values: NaN, infinities and out-of-range values are refused by name; a good one is taken', async (t) => {
+  const before = await pixels('#fused-0');
+  const forwardsBefore = await forwards();
+  const type = async (id, text) => { await page.fill(`#${id}-value`, text); await page.press(`#${id}-value`, 'Enter'); };
+  const refused = [['gamma', 'γ', 'nan', 'is NaN, not a number'], ['gamma', 'γ', 'inf', 'is infinite'],
+    ['gamma', 'γ', '1e39', 'is infinite'], ['gamma', 'γ', '0', 'is out of range'], ['gamma', 'γ', 'two', 'is not a number'],
+    ['threshold', 'box threshold', '1.5', 'is out of range'], ['opacity', 'opacity', '-Infinity', 'is infinite']];
+  for (const [id, label, text, why] of refused) {
+    await type(id, text);
+    const message = await page.textContent(`#${id}-error`);
+    assert.ok(message.startsWith(`${label}: \`${text}\` ${why}`), message);
+    assert.ok(await page.isVisible(`#${id}-error`), `${id}: the message shows`);
+    assert.equal(await page.getAttribute(`#${id}-value`, 'aria-invalid'), 'true');
+  }
+  t.diagnostic(`refused: ${await page.textContent('#gamma-error')}`);
+  assert.equal(await pixels('#fused-0'), before, 'a refused value leaves the maps as they were');
+  await type('gamma', '4');
+  await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() !== b, before);
+  assert.equal(await page.inputValue('#gamma'), '4', 'the slider follows the typed value');
+  assert.ok(await page.isHidden('#gamma-error'), 'a good value clears the message');
+  await type('gamma', '2');
+  await type('threshold', '0.15');
+  await type('opacity', '0.5');
+  await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() === b, before);
+  assert.equal(await page.locator('.field-error:visible').count(), 0);
+  assert.equal(await forwards(), forwardsBefore, 'typing redraws, it does not run the network');
+});
+
 test('a corrupt file dropped on the page gets a message, and the page stays usable', async () => {
   await drop('.dropzone', 'broken.png', Buffer.from('this is not a picture'), 'image/png');
   await page.waitForSelector('#error');

@@ -25,14 +25,19 @@ pub struct Args {
     #[arg(long, default_value = "samples/chelsea.png")]
     image: PathBuf,
     /// Runs per stage; the median is reported
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = at_least_one())]
     runs: usize,
     /// `auto` or tensor names separated by commas, as for `explain`
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     layers: Vec<String>,
     /// Images in the folder run (the image repeated), processed in parallel on every core
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = at_least_one())]
     folder_images: usize,
+}
+
+/// A count flag: 1 or more (0 runs have no median, a folder of 0 images no time per image).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::new().range(1..)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -295,7 +300,7 @@ fn profile(explainer: &layercam::runtime::Explainer, input: &ndarray::Array4<f32
         let runs = if classes == 1 { vec![("forward", &profile.forward)] } else { vec![] };
         for (name, ops) in runs.into_iter().chain([("backward", &profile.backward)]) {
             let total: f64 = ops.iter().map(|o| o.ms).sum();
-            let top: Vec<String> = ops.iter().take(6).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
+            let top: Vec<String> = ops.iter().take(12).map(|o| format!("{} {:.1} ({}×)", o.op, o.ms, o.nodes)).collect();
             println!(
                 "\nprofile, {name}{}: {total:.1} ms: {}",
                 if name == "backward" { format!(" {classes} class(es)") } else { String::new() },
@@ -319,7 +324,7 @@ fn peak_resident() -> String {
 
 fn median_ms(runs: usize, stage: &dyn Fn()) -> f64 {
     stage(); // warm-up: plans and caches
-    let mut times: Vec<f64> = (0..runs.max(1))
+    let mut times: Vec<f64> = (0..runs)
         .map(|_| {
             let clock = Instant::now();
             stage();

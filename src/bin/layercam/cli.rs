@@ -7,11 +7,18 @@ use clap::{Parser, Subcommand};
 
 use crate::{bench, eval, explain};
 use layercam::Result;
+use layercam::bounds::Bounds;
 use layercam::cam::Smoothing;
 use layercam::model::Model;
 use layercam::model::labels::Labels;
 use layercam::model::layers::{GradientFrom, TokenGrid, candidates};
 use layercam::model::sidecar::Sidecar;
+
+/// A value parser for a numeric flag within `bounds`: NaN, infinities and values out of range are
+/// refused, and clap's message names the flag and the value (`invalid value 'nan' for '--gamma'`).
+pub fn within(bounds: Bounds) -> impl Fn(&str) -> std::result::Result<f32, String> + Clone + Send + Sync + 'static {
+    move |text| bounds.parse(text)
+}
 
 /// Which classifier: `--model` and how its transformer tokens become maps.
 #[derive(clap::Args)]

@@ -8,21 +8,25 @@ use std::path::{Path, PathBuf};
 
 use image::{Rgb, RgbImage};
 use indicatif::{ProgressBar, ProgressStyle};
+use layercam::bounds::{FRACTION, NON_NEGATIVE};
 use layercam::cam;
 use layercam::experiments::deletion::{self, Direction};
 use layercam::experiments::localize::{self, Outcome, stage_name};
-use layercam::experiments::{at_input, occlusion, segment};
+use layercam::experiments::road::{self, Order};
+use layercam::experiments::{at_input, confidence, occlusion, segment};
 use layercam::explain::{self, ClassMaps, Settings, top_classes};
 use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess::{self, Recipe};
 use layercam::runtime;
 use layercam::{Error, Result};
-use ndarray::{Array2, Array4};
+use ndarray::{Array2, Array4, ArrayView2};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cli::{ModelArgs, SmoothingArgs};
+use crate::cli::{ModelArgs, SmoothingArgs, within};
 use crate::explain::{Job, list_images, parse_methods};
 use crate::plot;
 
@@ -50,7 +54,7 @@ enum Experiment {
         #[arg(long)]
         boxes: PathBuf,
         /// A map's box bounds its largest region above this fraction of its maximum
-        #[arg(long, default_value_t = cam::DEFAULT_BOX_THRESHOLD)]
+        #[arg(long, default_value_t = cam::DEFAULT_BOX_THRESHOLD, value_parser = within(FRACTION), allow_hyphen_values = true)]
         box_threshold: f32,
     },
     /// Table 13: mIoU of each map thresholded at 0.2 of its maximum against binary masks
@@ -61,9 +65,27 @@ enum Experiment {
         #[arg(long)]
         masks: PathBuf,
         /// A pixel is object where the map reaches this fraction of its maximum
-        #[arg(long, default_value_t = segment::THRESHOLD)]
+        #[arg(long, default_value_t = segment::THRESHOLD, value_parser = within(FRACTION), allow_hyphen_values = true)]
         threshold: f32,
     },
+    /// ROAD (Rong et al., ICML 2022): remove 10–90 % of the pixels, most relevant first (MoRF) and
+    /// least relevant first (LeRF), fill them in by noisy linear imputation, classify again: the
+    /// change of the class's probability; combined = mean of (LeRF − MoRF) / 2, higher is better
+    Road {
+        #[command(flatten)]
+        common: Common,
+        /// Shares of the pixels removed, in percent (comma-separated, each 1 to 99)
+        #[arg(long, default_values_t = road::PERCENTS, value_delimiter = ',',
+              value_parser = clap::value_parser!(u32).range(1..=99), allow_negative_numbers = true)]
+        percents: Vec<u32>,
+        /// Standard deviation of the noise added to each imputed value, in the model's normalised
+        /// input (pytorch-grad-cam's 0.01); 0 for none
+        #[arg(long, default_value_t = road::NOISE, value_parser = within(NON_NEGATIVE), allow_hyphen_values = true)]
+        noise: f32,
+    },
+    /// Grad-CAM++'s average drop and increase in confidence: the input multiplied by each map
+    /// (min-max normalised, upsampled), classified again; drop lower, increase higher is better
+    Confidence(Common),
 }
 
 #[derive(clap::Args)]
@@ -175,6 +197,8 @@ pub fn run(args: Args) -> Result<()> {
             }
             evaluate(&common, &Segment { masks, threshold })
         }
+        Experiment::Road { common, percents, noise } => evaluate(&common, &Road { percents, noise }),
+        Experiment::Confidence(common) => evaluate(&common, &Confidence),
     }
 }
 
@@ -321,12 +345,14 @@ fn print_table(
     }
     let columns = scorer.columns();
     let printed = &columns[..scorer.printed()];
+    // Each column as wide as its name, 10 at least.
+    let widths: Vec<usize> = printed.iter().map(|c| c.chars().count().max(10)).collect();
     print!("{:<12} {:<24}", "method", "map");
-    printed.iter().for_each(|c| print!(" {c:>10}"));
+    printed.iter().zip(&widths).for_each(|(c, &w)| print!(" {c:>w$}"));
     println!();
     for (method, map, values) in table {
         print!("{method:<12} {map:<24}");
-        values[..printed.len()].iter().for_each(|v| print!(" {v:>10.3}"));
+        values.iter().zip(&widths).for_each(|(v, &w)| print!(" {v:>w$.3}"));
         println!();
     }
 }
@@ -444,26 +470,36 @@ impl Scorer for Steps {
         1
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, values) in every_map(image, m) {
-                let curve = deletion::curve(&job.explainer, image.input.view(), values.view(), image.class, self.0)?;
-                let area = f64::from(deletion::area(&curve));
-                let values = std::iter::once(area).chain(curve.iter().map(|&p| f64::from(p))).collect();
-                scores.push(Score { method: method.name().into(), map, values });
-            }
-        }
-        Ok(scores)
+        score_every_map(job, image, at_input, |map| {
+            let curve = deletion::curve(&job.explainer, image.input.view(), map, image.class, self.0)?;
+            let area = f64::from(deletion::area(&curve));
+            Ok(std::iter::once(area).chain(curve.iter().map(|&p| f64::from(p))).collect())
+        })
     }
     fn plotted(&self) -> Plotted {
         Plotted::Curves { first: 1, maps: |map| map == "fused", label: "probability of the class" }
     }
 }
 
-/// Each stage's map ("S1", …) and the fused map of method `m`, at the input's size.
-fn every_map(image: &Explained, m: usize) -> Vec<(String, Array2<f32>)> {
-    let stages = (0..image.maps.raw.len()).map(|stage| (stage_name(stage), image.stage_map(stage, m)));
-    stages.chain(std::iter::once(("fused".to_string(), image.maps.fused[m].clone()))).collect()
+/// A raw stage map as an experiment reads it at the input's size ([`at_input`] for most).
+type AtInput = fn(ArrayView2<f32>, (usize, usize)) -> Array2<f32>;
+
+/// The scores of every method's maps: each stage's ("S1", …), brought to the input's size by
+/// `at_input`, and the fused map (at the input's size already), each scored by `values`.
+fn score_every_map(
+    job: &Job,
+    image: &Explained,
+    at_input: AtInput,
+    mut values: impl FnMut(ArrayView2<f32>) -> Result<Vec<f64>>,
+) -> Result<Vec<Score>> {
+    let mut scores = vec![];
+    for (m, method) in job.settings.methods.iter().enumerate() {
+        let stages = (0..image.maps.raw.len()).map(|stage| (stage_name(stage), at_input(image.maps.raw[stage][m].view(), image.size())));
+        for (map, at_size) in stages.chain(std::iter::once(("fused".to_string(), image.maps.fused[m].clone()))) {
+            scores.push(Score { method: method.name().into(), map, values: values(at_size.view())? });
+        }
+    }
+    Ok(scores)
 }
 
 struct Localize {
@@ -536,15 +572,10 @@ impl Scorer for Segment {
     }
     fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
         let mask = self.mask(job, image)?;
-        let mut scores = vec![];
-        for (m, method) in job.settings.methods.iter().enumerate() {
-            for (map, values) in every_map(image, m) {
-                let [object, background] = segment::overlaps(values.view(), mask.view(), self.threshold);
-                let values = [object.intersection, object.union, background.intersection, background.union].map(|n| n as f64).to_vec();
-                scores.push(Score { method: method.name().into(), map, values });
-            }
-        }
-        Ok(scores)
+        score_every_map(job, image, at_input, |map| {
+            let [object, background] = segment::overlaps(map, mask.view(), self.threshold);
+            Ok([object.intersection, object.union, background.intersection, background.union].map(|n| n as f64).to_vec())
+        })
     }
     /// Intersections and unions are summed over the folder, then divided (VOC's mIoU).
     fn finish(&self, sums: &[f64], _images: usize) -> Vec<f64> {
@@ -570,5 +601,75 @@ impl Segment {
         let object =
             RgbImage::from_fn(mask.width(), mask.height(), |x, y| Rgb(if mask.get_pixel(x, y).0 == [0; 3] { [0; 3] } else { [255; 3] }));
         Ok(in_input_frame(job, &object))
+    }
+}
+
+/// ROAD at each of `percents`, both orders, every map of every method.
+struct Road {
+    percents: Vec<u32>,
+    noise: f32,
+}
+
+impl Scorer for Road {
+    fn name(&self) -> &'static str {
+        "road"
+    }
+    /// The summary (means over the percentages), then per percentage the change of probability
+    /// (MoRF, LeRF) and the share still classified right (MoRF, LeRF).
+    fn columns(&self) -> Vec<String> {
+        let mut columns: Vec<String> = ["combined", "MoRF Δp", "LeRF Δp", "MoRF top-1 %", "LeRF top-1 %"].map(String::from).to_vec();
+        for what in ["Δp", "top-1 %"] {
+            for order in Order::BOTH {
+                columns.extend(self.percents.iter().map(|r| format!("{} {what} @{r}%", order.name())));
+            }
+        }
+        columns
+    }
+    fn printed(&self) -> usize {
+        5
+    }
+    fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
+        let mut rng = StdRng::seed_from_u64(road::SEED);
+        score_every_map(job, image, at_input, |map| {
+            let (mut change, mut kept) = ([vec![], vec![]], [vec![], vec![]]);
+            for (o, order) in Order::BOTH.into_iter().enumerate() {
+                for &percent in &self.percents {
+                    let outcome =
+                        road::trial(&job.explainer, image.input.view(), (map, image.class), (order, percent), (self.noise, &mut rng))?;
+                    change[o].push(f64::from(outcome.prob) - f64::from(image.probability));
+                    kept[o].push(100.0 * f64::from(u8::from(outcome.top1)));
+                }
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let (morf, lerf) = (mean(&change[0]), mean(&change[1]));
+            let summary = [(lerf - morf) / 2.0, morf, lerf, mean(&kept[0]), mean(&kept[1])];
+            Ok(summary.into_iter().chain(change.concat()).chain(kept.concat()).collect())
+        })
+    }
+    fn plotted(&self) -> Plotted {
+        Plotted::ByMap { column: 0 }
+    }
+}
+
+/// Average drop and increase in confidence, every map of every method.
+struct Confidence;
+
+impl Scorer for Confidence {
+    fn name(&self) -> &'static str {
+        "confidence"
+    }
+    fn columns(&self) -> Vec<String> {
+        ["average drop %", "increase %", "confidence", "explained"].map(String::from).to_vec()
+    }
+    fn score(&self, job: &Job, image: &Explained) -> Result<Vec<Score>> {
+        let p = image.probability;
+        score_every_map(job, image, confidence::explanation_map, |explanation| {
+            let explained = confidence::explained_probability(&job.explainer, image.input.view(), explanation, image.class)?;
+            let increase = f64::from(u8::from(confidence::increase(p, explained)));
+            Ok(vec![100.0 * f64::from(confidence::drop(p, explained)), 100.0 * increase, f64::from(p), f64::from(explained)])
+        })
+    }
+    fn plotted(&self) -> Plotted {
+        Plotted::ByMap { column: 0 }
     }
 }

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
+use layercam::bounds::{FRACTION, POSITIVE};
 use layercam::cam::{Colormap, FuseChoice, Fusion, LayerTensors, Method, ScaleChoice, Smoothing};
 use layercam::display::{self, Shown};
 use layercam::explain::{self, Run, Settings, top_classes};
@@ -19,7 +20,7 @@ use layercam::{Error, Result};
 use ndarray::{Array4, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 
-use crate::cli::{ModelArgs, SmoothingArgs};
+use crate::cli::{ModelArgs, SmoothingArgs, within};
 
 /// Image file extensions a folder run picks up.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
@@ -57,16 +58,16 @@ pub struct Args {
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     scale: Vec<String>,
     /// γ of Eq. 9
-    #[arg(long, default_value_t = explain::DEFAULT_GAMMA)]
+    #[arg(long, default_value_t = explain::DEFAULT_GAMMA, value_parser = within(POSITIVE), allow_hyphen_values = true)]
     gamma: f32,
     /// The box bounds the largest region above this fraction of the fused map's maximum
-    #[arg(long, default_value_t = layercam::cam::DEFAULT_BOX_THRESHOLD)]
+    #[arg(long, default_value_t = layercam::cam::DEFAULT_BOX_THRESHOLD, value_parser = within(FRACTION), allow_hyphen_values = true)]
     box_threshold: f32,
     /// Colormap of the overlays: jet, turbo, gray
     #[arg(long, default_value = "jet")]
     colormap: Colormap,
     /// Opacity of the overlays, 0 to 1
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = within(FRACTION), allow_hyphen_values = true)]
     opacity: f32,
     /// Override the sidecar's preprocessing: efficientnet-lite or torchvision
     #[arg(long)]
@@ -185,6 +186,19 @@ impl Job {
         Ok((runs, [runs_ms, ms(clock)]))
     }
 
+    /// `--class` or `--top`, within the model's classes.
+    fn choose_classes(&mut self, class: Option<usize>, top: usize) -> Result<()> {
+        let classes = self.explainer.classes;
+        if let Some(class) = class.filter(|&c| c >= classes) {
+            return Err(Error::Input(format!("--class {class}: the model has {classes} classes, 0 to {}", classes - 1)));
+        }
+        if top > classes {
+            return Err(Error::Input(format!("--top {top}: the model has {classes} classes")));
+        }
+        (self.class, self.top) = (class, top);
+        Ok(())
+    }
+
     /// `--fuse` and `--scale` for the layers this job explains.
     fn choose_fusion(&mut self, fuse: &[String], scale: &[String]) -> Result<()> {
         let names: Vec<String> = self.explainer.layers.iter().map(|l| l.name.clone()).collect();
@@ -199,8 +213,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut job = Job::prepare(&args.model, args.preprocess, (&args.layers, args.gradient_from), settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
     job.smoothing = args.smoothing.into();
-    job.class = args.class;
-    job.top = args.top.into();
+    job.choose_classes(args.class, args.top.into())?;
     job.save_tensors = args.save_tensors;
     job.maths = Maths::new(args.device);
     let one = |source| {
@@ -217,9 +230,6 @@ pub fn run(args: Args) -> Result<()> {
 
 fn settings(args: &Args) -> Result<Settings> {
     let methods = parse_methods(&args.method)?;
-    if !(0.0..=1.0).contains(&args.opacity) || !(0.0..=1.0).contains(&args.box_threshold) || args.gamma <= 0.0 {
-        return Err(Error::Input("--opacity and --box-threshold lie in [0, 1], and --gamma is positive".into()));
-    }
     Ok(Settings { methods, gamma: args.gamma, box_threshold: args.box_threshold, colormap: args.colormap, opacity: args.opacity })
 }
 

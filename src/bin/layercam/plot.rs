@@ -24,12 +24,14 @@ pub fn draw(path: &Path, title: &str, plotted: Plotted, columns: &[String], tabl
     };
     let x_max = lines.iter().flat_map(|(_, points)| points.iter().map(|p| p.0)).fold(1.0, f64::max);
     let y_max = lines.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).fold(f64::MIN_POSITIVE, f64::max) * 1.05;
+    // From 0, or below it for a metric that goes negative (ROAD's combined score, a change of probability).
+    let y_min = lines.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).fold(0.0, f64::min) * 1.05;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(-0.05..x_max + 0.05, 0.0..y_max)
+        .build_cartesian_2d(-0.05..x_max + 0.05, y_min..y_max)
         .map_err(|e| failed(e.to_string()))?;
     let by_map = !x_labels.is_empty();
     chart

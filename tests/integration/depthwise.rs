@@ -1,0 +1,118 @@
+//! Our depthwise kernels (src/runtime/depthwise) against tract's own ops: the same ONNX Conv or
+//! ConvTranspose with one group per channel, planned once as tract plans it and once with our op
+//! swapped in, on odd sizes, strides, dilations, asymmetric pads and batches.
+
+use layercam::runtime::depthwise;
+use tract_onnx::pb::AttributeProto;
+use tract_onnx::prelude::*;
+
+use crate::common::net::*;
+
+/// One convolution: channels, input [h, w], kernel [kh, kw], and its ONNX attributes (with
+/// `output_padding` added for the ConvTranspose: what the backward rule uses to restore the
+/// rows and columns a strided convolution drops).
+struct Case {
+    batch: usize,
+    channels: usize,
+    size: [usize; 2],
+    kernel: [usize; 2],
+    attributes: Vec<AttributeProto>,
+    output_padding: Option<[i64; 2]>,
+}
+
+fn case(batch: usize, channels: usize, size: [usize; 2], kernel: [usize; 2], attributes: Vec<AttributeProto>) -> Case {
+    Case { batch, channels, size, kernel, attributes, output_padding: None }
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        case(1, 5, [7, 9], [3, 3], vec![ints("pads", &[1, 1, 1, 1])]),
+        case(3, 4, [7, 8], [3, 3], vec![ints("strides", &[2, 2]), ints("pads", &[0, 0, 1, 1])]),
+        case(2, 3, [13, 11], [5, 5], vec![ints("strides", &[2, 2]), ints("pads", &[2, 2, 2, 2])]),
+        case(1, 6, [10, 6], [3, 3], vec![ints("dilations", &[2, 2]), ints("pads", &[2, 2, 2, 2])]),
+        case(1, 2, [5, 12], [1, 3], vec![ints("strides", &[1, 2]), ints("pads", &[0, 1, 0, 1])]),
+        case(2, 3, [11, 10], [3, 3], vec![ints("strides", &[3, 3])]),
+        Case { output_padding: Some([2, 1]), ..case(1, 3, [11, 10], [3, 3], vec![ints("strides", &[3, 3])]) },
+        Case { output_padding: Some([1, 0]), ..case(2, 2, [8, 7], [3, 3], vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 0, 1])]) },
+        case(1, 4, [9, 9], [4, 4], vec![ints("pads", &[1, 2, 2, 1])]),
+        case(1, 3, [1, 1], [3, 3], vec![ints("pads", &[1, 1, 1, 1])]),
+        case(1, 3, [6, 7], [3, 2], vec![ints("strides", &[2, 3]), ints("dilations", &[1, 2]), ints("pads", &[1, 0, 0, 2])]),
+        case(1, 32, [56, 56], [5, 5], vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 2, 2])]),
+    ]
+}
+
+/// The graph x → `op` (group = channels) with a random kernel and bias; returns (proto, input shape).
+fn graph(op: &str, case: &Case) -> (tract_onnx::pb::ModelProto, Vec<usize>) {
+    let c = case.channels;
+    let input = match op {
+        "Conv" => vec![case.batch, c, case.size[0], case.size[1]],
+        // The ConvTranspose reads what the Conv writes: its output size.
+        _ => {
+            let (conv, input) = graph("Conv", case);
+            let model = onnx().model_for_proto_model(&conv).unwrap().with_input_fact(0, f32::fact(input).into()).unwrap();
+            model.into_typed().unwrap().output_fact(0).unwrap().shape.as_concrete().unwrap().to_vec()
+        }
+    };
+    let mut net = Net::new(&input);
+    let y = conv_node(&mut net, op, case);
+    (net.proto(&y), input)
+}
+
+fn conv_node(net: &mut Net, op: &str, case: &Case) -> String {
+    let w = net.weight(&[case.channels, 1, case.kernel[0], case.kernel[1]]);
+    let bias = net.weight(&[case.channels]);
+    let mut attributes = case.attributes.clone();
+    attributes.push(int("group", case.channels as i64));
+    if let (Some(padding), "ConvTranspose") = (case.output_padding, op) {
+        attributes.push(ints("output_padding", &padding));
+    }
+    net.node(op, &["x", &w, &bias], attributes)
+}
+
+/// The graph planned by tract, with or without our kernel; the names of its ops.
+fn plan(proto: &tract_onnx::pb::ModelProto, input: &[usize], ours: bool) -> (std::sync::Arc<TypedSimplePlan>, Vec<String>) {
+    let model = onnx().model_for_proto_model(proto).unwrap().with_input_fact(0, f32::fact(input).into()).unwrap();
+    let mut model = model.into_typed().unwrap().into_decluttered().unwrap();
+    if ours {
+        depthwise::swap_in(&mut model).unwrap();
+    }
+    let model = model.into_optimized().unwrap();
+    let ops = model.nodes.iter().map(|n| n.op().name().into_owned()).collect();
+    (model.into_runnable().unwrap(), ops)
+}
+
+/// max |ours − tract's| / max |tract's| on random inputs, for every case.
+fn worst_error(op: &str, our_op: &str) -> f32 {
+    let mut worst = 0f32;
+    for case in cases() {
+        let (proto, input) = graph(op, &case);
+        let (theirs, their_ops) = plan(&proto, &input, false);
+        let (ours, our_ops) = plan(&proto, &input, true);
+        assert!(our_ops.iter().any(|o| o == our_op), "{op} {:?}: ours not swapped in: {our_ops:?}", case.size);
+        assert!(!their_ops.iter().any(|o| o == our_op));
+        let x = Tensor::from_shape(&input, &Lcg(5).values(input.iter().product())).unwrap();
+        let expected = theirs.run(tvec![x.clone().into_tvalue()]).unwrap().remove(0);
+        let got = ours.run(tvec![x.into_tvalue()]).unwrap().remove(0);
+        assert_eq!(got.shape(), expected.shape(), "{op} {:?}", case.size);
+        let (got, expected) = (got.to_plain_array_view::<f32>().unwrap(), expected.to_plain_array_view::<f32>().unwrap());
+        let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+        let error = got.iter().zip(expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+        println!("{op} batch {} × {} channels, {:?} kernel {:?}: {error:.1e}", case.batch, case.channels, case.size, case.kernel);
+        worst = worst.max(error);
+    }
+    worst
+}
+
+#[test]
+fn the_forward_kernel_equals_tracts_depthwise_conv() {
+    let worst = worst_error("Conv", "LayercamDepthwise");
+    println!("worst {worst:.1e} of the output's max");
+    assert!(worst < 1e-5);
+}
+
+#[test]
+fn the_transposed_kernel_equals_tracts_conv_transpose() {
+    let worst = worst_error("ConvTranspose", "LayercamDepthwiseTranspose");
+    println!("worst {worst:.1e} of the output's max");
+    assert!(worst < 1e-5);
+}
