@@ -111,10 +111,10 @@ fn the_engine_profiled_in_the_browser() {
         let ms = web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now());
         std::time::Duration::from_secs_f64(ms / 1e3)
     }
-    let model = Model::from_parts("efficientnet_lite0.onnx", include_bytes!("../models/efficientnet_lite0.onnx"), None, None)
+    let model = Model::from_parts("efficientnet_lite0.onnx", include_bytes!("../../models/efficientnet_lite0.onnx"), None, None)
         .expect("the bundled model");
     let explainer = Explainer::new(&model.classifier, &model.resolve_layers(&[], GradientFrom::Layer)).expect("planned");
-    let photo = preprocess::decode_photo(include_bytes!("../samples/chelsea.png")).expect("the sample");
+    let photo = preprocess::decode_photo(include_bytes!("../../samples/chelsea.png")).expect("the sample");
     let input = preprocess::preprocess(&photo, preprocess::Recipe::EfficientNetLite, 224, 224).input;
     for classes in [1, 5] {
         let profile = explainer.profile(input.view(), classes, now).expect("profiled");
