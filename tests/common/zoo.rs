@@ -13,6 +13,14 @@ pub fn fixtures() -> Vec<PathBuf> {
     dirs
 }
 
+/// Runs `check` on every fixture (at least 10 of them) and fails with every problem it lists.
+pub fn assert_every_fixture(check: impl Fn(&Path) -> Vec<String>) {
+    let dirs = fixtures();
+    assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
+    let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// (max, median) of |ours − exact| / max |exact|.
 pub fn errors(ours: ArrayView2<f32>, exact: ArrayView2<f64>) -> (f64, f64) {
     assert_eq!(ours.shape(), exact.shape());

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::common::zoo::{errors, fixtures};
+use crate::common::zoo::{assert_every_fixture, errors};
 
 use layercam::cam::{Method, Smoothing};
 use layercam::explain::{Run, runs, runs_raw_maps};
@@ -143,8 +143,5 @@ fn check(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_method_equals_pytorch_grad_cams_definition_on_the_zoo() {
-    let dirs = fixtures();
-    assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
-    let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_every_fixture(check);
 }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::common::zoo::{errors, fixtures};
+use crate::common::zoo::{assert_every_fixture, errors, fixtures};
 
 use layercam::cam::{self, LayerTensors, Method, Reduce, Smoothing};
 use layercam::model::classifier::Classifier;
@@ -95,10 +95,7 @@ fn tail(name: &str) -> &str {
 
 #[test]
 fn every_fixture_model_gives_torchs_float64_maps() {
-    let dirs = fixtures();
-    assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
-    let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_every_fixture(check);
 }
 
 /// What the page does with each fixture dropped on it: its worker's session loads the file (no
