@@ -3,13 +3,14 @@
 //!
 //! The page is [`page`] (its state, the worker's answers, the layout) and one component per part,
 //! each in its own file over the shared [`page::State`]: what to explain ([`photo`],
-//! [`prediction`], [`methods`], [`layer_picker`], [`model_picker`]), the maps ([`network`], [`grid`],
-//! [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
+//! [`prediction`], [`methods`], [`compare`], [`layer_picker`], [`model_picker`]), the maps
+//! ([`network`], [`grid`], [`score_cam`], [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
 //! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`],
 //! [`worker`]), files, fetches, canvases and downloads.
 
 mod bridge;
 mod canvas;
+mod compare;
 mod details;
 mod download;
 mod draw_controls;
@@ -32,6 +33,7 @@ mod panic;
 mod photo;
 mod picture;
 mod prediction;
+mod score_cam;
 mod slider;
 mod stages;
 mod teaching;

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use layercam::cam::{Method, Smoothing};
 use layercam::model::layers::GradientFrom;
 use layercam::protocol::{self, Request, Response};
 use layercam::session::Session;
@@ -33,6 +34,23 @@ fn load_default(session: &mut Session) -> Vec<Response> {
     )
 }
 
+/// The page's default request for a photo: the paper's four methods, no smoothing.
+fn explain(image: Vec<u8>) -> Request {
+    Request::Explain { image, class: None, methods: Method::PAPER.to_vec(), smoothing: Smoothing::default() }
+}
+
+fn maps_of(class: usize) -> Request {
+    Request::Maps { class, methods: Method::PAPER.to_vec(), smoothing: Smoothing::default() }
+}
+
+/// The maps that end `responses`.
+fn last_maps(responses: Vec<Response>) -> layercam::protocol::ClassRawMaps {
+    match responses.into_iter().last() {
+        Some(Response::Maps(maps)) => maps,
+        other => panic!("expected maps, got {other:?}"),
+    }
+}
+
 fn failure(responses: &[Response]) -> String {
     match responses {
         [Response::Failed { message, .. }] => message.clone(),
@@ -50,7 +68,7 @@ fn load_explain_retarget() {
     assert_eq!(info.candidates.iter().filter(|c| c.auto).count(), 5);
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
-    let responses = send(&mut session, Request::Explain { image, class: None });
+    let responses = send(&mut session, explain(image));
     let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(top[0].label, "tiger cat");
     assert_eq!((seen.width, seen.height, seen.rgb.len()), (224, 224, 224 * 224 * 3));
@@ -60,10 +78,58 @@ fn load_explain_retarget() {
         assert!(per_method.iter().all(|m| m.len() == layer.shape[1] * layer.shape[2]));
     }
 
-    let retargeted = send(&mut session, Request::Retarget { class: 285 });
+    let retargeted = send(&mut session, maps_of(285));
     let [Response::Maps(other)] = retargeted.as_slice() else { panic!("maps") };
     assert_eq!(other.class, 285);
     assert_ne!(other.maps, maps.maps, "another class, other maps");
+}
+
+/// The page asks for the methods it shows: other methods and smoothings reuse the image's runs;
+/// Score-CAM's passes come in chunks with their progress, and its map with the last chunk.
+#[test]
+fn other_methods_smoothings_and_score_cams_chunks() {
+    let mut session = Session::default();
+    load_default(&mut session);
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let methods = vec![Method::HiResCam, Method::EigenCam, Method::ScoreCam];
+    let ask = |smoothing| Request::Maps { class: 282, methods: methods.clone(), smoothing };
+    let first = last_maps(send(&mut session, explain(image)));
+    assert_eq!(first.methods, Method::PAPER);
+    let plain = last_maps(send(&mut session, ask(Smoothing::default())));
+    assert_eq!(plain.methods, methods);
+    // Score-CAM's map waits for its passes: one per channel: 32 on the shallowest layer.
+    assert!((0..5).all(|l| plain.has(l, Method::HiResCam) && plain.has(l, Method::EigenCam) && !plain.has(l, Method::ScoreCam)));
+    let passes: Vec<usize> = plain.score_passes.iter().map(|p| p.total).collect();
+    assert_eq!(passes, [32, 144, 240, 672, 1280]);
+
+    let chunk = |passes, smoothing| Request::ScoreCam { layer: 0, passes, class: 282, methods: methods.clone(), smoothing };
+    let out_of_order = failure(&send(&mut session, chunk((16, 32), Smoothing::default())));
+    assert_eq!(out_of_order, "invalid input: Score-CAM passes 16..32 asked for; 0 of 32 are done");
+    let half = send(&mut session, chunk((0, 16), Smoothing::default()));
+    let [Response::ScoreProgress(progress)] = half.as_slice() else { panic!("{half:?}") };
+    assert_eq!((progress.done, progress.total), (16, 32));
+    assert!(progress.ms_per_pass > 0.0);
+    let done = send(&mut session, chunk((16, 32), Smoothing::default()));
+    let [Response::Maps(scored)] = done.as_slice() else { panic!("{done:?}") };
+    assert!(scored.has(0, Method::ScoreCam) && !scored.has(1, Method::ScoreCam));
+    let score_map = &scored.maps[0][2];
+    assert!(score_map.iter().all(|v| v.is_finite() && *v >= 0.0) && score_map.iter().any(|&v| v > 0.0));
+
+    // aug_smooth: six runs; the image's own passes are kept, the augmentations' are still to do.
+    let aug = Smoothing { aug: true, eigen: false };
+    let smoothed = last_maps(send(&mut session, ask(aug)));
+    assert_eq!((smoothed.score_passes[0].done, smoothed.score_passes[0].total), (32, 192));
+    assert!(!smoothed.has(0, Method::ScoreCam));
+    let next = send(&mut session, chunk((32, 40), aug));
+    assert!(matches!(next.as_slice(), [Response::ScoreProgress(p)] if (p.done, p.total) == (40, 192)), "{next:?}");
+    // A mean of six maps scaled to [0, 1): each reaches ≈ 1 somewhere, so the mean reaches ⅙ at least.
+    let max = smoothed.maps[0][0].iter().copied().fold(0f32, f32::max);
+    assert!((1.0 / 6.0..1.0).contains(&max), "aug_smooth's mean of min-max scaled maps: max {max}");
+    assert_ne!(smoothed.maps[0][0], plain.maps[0][0]);
+    // Back without it: the same maps as before, the image's own passes still there.
+    let again = last_maps(send(&mut session, ask(Smoothing::default())));
+    assert_eq!(again.maps[0][..2], plain.maps[0][..2]);
+    assert!(again.has(0, Method::ScoreCam));
 }
 
 #[test]
@@ -76,19 +142,19 @@ fn a_bad_model_is_refused_and_the_previous_one_stays() {
     ));
     assert!(message.starts_with("not an ONNX model"), "{message}");
     let image = std::fs::read(root().join("samples/coffee.png")).unwrap();
-    let responses = send(&mut session, Request::Explain { image, class: None });
+    let responses = send(&mut session, explain(image));
     assert!(matches!(&responses[0], Response::Prediction { top, .. } if top[0].label == "espresso"));
 }
 
 #[test]
 fn bad_images_and_requests_out_of_order_say_what_is_wrong() {
     let mut session = Session::default();
-    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    let message = failure(&send(&mut session, maps_of(3)));
     assert_eq!(message, "invalid input: no model is loaded yet");
     load_default(&mut session);
-    let message = failure(&send(&mut session, Request::Explain { image: b"\x89PNG broken".to_vec(), class: None }));
+    let message = failure(&send(&mut session, explain(b"\x89PNG broken".to_vec())));
     assert!(message.starts_with("the image cannot be decoded"), "{message}");
-    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    let message = failure(&send(&mut session, maps_of(3)));
     assert_eq!(message, "invalid input: no image has been explained yet");
     let message = failure(&send(&mut session, Request::SetLayers { layers: vec!["nope".into()], gradient_from: GradientFrom::Layer }));
     assert!(message.starts_with("unknown layer `nope`"), "{message}");
@@ -115,7 +181,7 @@ fn other_layers_replan_the_model() {
 
 #[test]
 fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
-    use layercam::cam::{Fusion, Method};
+    use layercam::cam::Fusion;
     use layercam::experiments::occlusion::Region;
     let mut session = Session::default();
     let ready = load_default(&mut session);
@@ -125,7 +191,7 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
     assert_eq!(failure(&send(&mut session, occlude(paper.clone()))), "invalid input: no image has been explained yet");
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
-    send(&mut session, Request::Explain { image, class: None });
+    send(&mut session, explain(image));
     let responses = send(&mut session, occlude(paper.clone()));
     let [Response::Occlusion(report)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(report.class, 282);
