@@ -1,5 +1,7 @@
 // From one layer's activation A and gradient g (both [C, H, W], one class) to its raw map M [H, W].
-// CPU twins: cam::layercam, cam::layercam_normal, cam::gradcam, cam::gradcam_pp.
+// CPU twins: cam::layercam, cam::hirescam (also LayerCAM-normal), cam::gradcam_elementwise,
+// cam::gradcam, cam::gradcam_pp, cam::xgradcam. (EigenCAM's SVD and Score-CAM's forward passes
+// stay on the CPU.)
 
 struct Layer {
     channels: u32,
@@ -8,13 +10,14 @@ struct Layer {
     gradient: u32,   // where g starts in `gradients`
     weights: u32,    // where this layer's channel weights start in `weights`
     map: u32,        // where M starts in `maps`
-    weighting: u32,  // WEIGHT_*: what multiplies A_kij
+    weighting: u32,  // WEIGHT_*: what channel k adds at location ij
     _pad: u32,
 }
 
-const WEIGHT_RELU_GRADIENT: u32 = 0u; // LayerCAM, Eq. 6
-const WEIGHT_GRADIENT: u32 = 1u;      // LayerCAM-normal
-const WEIGHT_CHANNEL: u32 = 2u;       // Grad-CAM / Grad-CAM++: `weights[k]`, computed first
+const WEIGHT_RELU_GRADIENT: u32 = 0u; // LayerCAM, Eq. 6: ReLU(g)·A
+const WEIGHT_GRADIENT: u32 = 1u;      // HiResCAM, LayerCAM-normal: g·A
+const WEIGHT_CHANNEL: u32 = 2u;       // Grad-CAM, Grad-CAM++, XGradCAM: `weights[k]`·A, the weights computed first
+const WEIGHT_RELU_PRODUCT: u32 = 3u;  // element-wise Grad-CAM: ReLU(g·A)
 
 @group(0) @binding(0) var<uniform> layer: Layer;
 @group(0) @binding(1) var<storage, read> activations: array<f32>;
@@ -22,7 +25,7 @@ const WEIGHT_CHANNEL: u32 = 2u;       // Grad-CAM / Grad-CAM++: `weights[k]`, co
 @group(0) @binding(3) var<storage, read_write> weights: array<f32>;
 @group(0) @binding(4) var<storage, read_write> maps: array<f32>;
 
-// M_ij = ReLU(Σ_k w · A_kij), one invocation per location: it walks the channels in order, so no
+// M_ij = ReLU(Σ_k term_kij), one invocation per location: it walks the channels in order, so no
 // [C, H, W] product is ever stored and the additions happen in the CPU reference's order.
 @compute @workgroup_size(64)
 fn weighted_sum(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -35,13 +38,14 @@ fn weighted_sum(@builtin(global_invocation_id) id: vec3<u32>) {
         let index = k * layer.locations + location;
         let a = activations[layer.activation + index];
         let g = gradients[layer.gradient + index];
-        var w: f32;
+        var term: f32;
         switch layer.weighting {
-            case WEIGHT_RELU_GRADIENT: { w = max(g, 0.0); }
-            case WEIGHT_GRADIENT: { w = g; }
-            default: { w = weights[layer.weights + k]; }
+            case WEIGHT_RELU_GRADIENT: { term = max(g, 0.0) * a; }
+            case WEIGHT_GRADIENT: { term = g * a; }
+            case WEIGHT_RELU_PRODUCT: { term = max(g * a, 0.0); }
+            default: { term = weights[layer.weights + k] * a; }
         }
-        sum += w * a;
+        sum += term;
     }
     maps[layer.map + location] = max(sum, 0.0);
 }
@@ -68,17 +72,33 @@ fn gradcam_pp_weights(@builtin(global_invocation_id) id: vec3<u32>) {
     weights[layer.weights + k] = pairwise_sum(TERM_PP_WEIGHT, k, activation_sum);
 }
 
+// XGradCAM, as pytorch-grad-cam 1.5.7 computes it: w_k = Σ_ij g_kij·A_kij / (Σ_ab A_kab + 1e-7),
+// each product divided before the sum. One invocation per channel.
+@compute @workgroup_size(64)
+fn xgradcam_weights(@builtin(global_invocation_id) id: vec3<u32>) {
+    let k = id.x;
+    if k >= layer.channels {
+        return;
+    }
+    let total = pairwise_sum(TERM_ACTIVATION, k, 0.0) + XGRAD_EPS;
+    weights[layer.weights + k] = pairwise_sum(TERM_XGRAD_WEIGHT, k, total);
+}
+
 const TERM_GRADIENT: u32 = 0u;
 const TERM_ACTIVATION: u32 = 1u;
 const TERM_PP_WEIGHT: u32 = 2u;
+const TERM_XGRAD_WEIGHT: u32 = 3u;
 const EPS: f32 = 1e-6;
+const XGRAD_EPS: f32 = 1e-7;
 
-// What a channel sum adds up at location `i` of channel `k`.
+// What a channel sum adds up at location `i` of channel `k` (`activation_sum`: the channel's Σ A,
+// plus XGradCAM's ε for its terms).
 fn term(what: u32, k: u32, i: u32, activation_sum: f32) -> f32 {
     let index = k * layer.locations + i;
     switch what {
         case TERM_GRADIENT: { return gradients[layer.gradient + index]; }
         case TERM_ACTIVATION: { return activations[layer.activation + index]; }
+        case TERM_XGRAD_WEIGHT: { return gradients[layer.gradient + index] * activations[layer.activation + index] / activation_sum; }
         default: {
             let g = gradients[layer.gradient + index];
             if g == 0.0 {

@@ -26,15 +26,22 @@ pub fn seen_image(picture: &Picture) -> RgbImage {
     RgbImage::from_raw(picture.width, picture.height, picture.rgb.clone()).expect("the worker sends width × height × 3 bytes")
 }
 
-/// `raw.maps[layer][method]` (all methods, in `Method::ALL` order) as arrays, for `methods`.
+/// `raw.maps[layer][method]` as arrays, for `methods` (each one of `raw.methods`); a map not
+/// computed yet (Score-CAM's, before its passes) is all zero, and the page shows no picture of it.
 pub fn chosen_maps(raw: &ClassRawMaps, methods: &[Method]) -> Vec<Vec<Array2<f32>>> {
-    let chosen: Vec<usize> = methods.iter().map(|m| Method::ALL.iter().position(|a| a == m).expect("a known method")).collect();
+    let chosen: Vec<usize> = methods.iter().map(|m| raw.methods.iter().position(|a| a == m).expect("the worker computed it")).collect();
     raw.layers
         .iter()
         .zip(&raw.maps)
         .map(|(layer, per_method)| {
             let [_, h, w] = layer.shape;
-            chosen.iter().map(|&m| Array2::from_shape_vec((h, w), per_method[m].clone()).expect("h × w values")).collect()
+            chosen
+                .iter()
+                .map(|&m| match per_method[m].as_slice() {
+                    [] => Array2::zeros((h, w)),
+                    values => Array2::from_shape_vec((h, w), values.to_vec()).expect("h × w values"),
+                })
+                .collect()
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
-use crate::cam::{self, Colormap, Fusion, Method};
+use crate::cam::{self, Colormap, Fusion, LayerTensors, Method, Reduce};
 use crate::model::labels::Labels;
 use crate::{Error, Result};
 
@@ -66,6 +66,8 @@ pub fn softmax(logits: &[f32]) -> Vec<f32> {
 #[derive(Clone, Debug)]
 pub struct ClassMaps {
     pub class: usize,
+    /// The methods, in the order of `raw`'s, `fused`'s and `boxes`' entries.
+    pub methods: Vec<Method>,
     /// `raw[layer][method]`: unnormalised, at the layer's resolution.
     pub raw: Vec<Vec<Array2<f32>>>,
     /// `fused[method]`: each fused stage scaled (Eq. 9) or normalised, upsampled to the input size,
@@ -78,7 +80,7 @@ pub struct ClassMaps {
 }
 
 /// Computes the maps of one class from each layer's activation `[C, H, W]` and gradient `[C, H, W]`,
-/// fused as `fusion` says.
+/// fused as `fusion` says: the methods of `settings` that read nothing else (not Score-CAM), without smoothing.
 pub fn class_maps(
     class: usize,
     layers: &[String],
@@ -88,7 +90,8 @@ pub fn class_maps(
     fusion: &Fusion,
     size: (usize, usize),
 ) -> Result<ClassMaps> {
-    let raw = raw_maps(layers, activations, gradients, &settings.methods)?;
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let raw = raw_maps(layers, &tensors, &settings.methods, Reduce::Sum)?;
     Ok(fuse_stages(class, raw, settings, fusion, size))
 }
 
@@ -98,18 +101,13 @@ pub fn fuse_stages(class: usize, raw: Vec<Vec<Array2<f32>>>, settings: &Settings
         .map(|m| fuse(fusion.members().map(|(layer, scaled)| (raw[layer][m].view(), scaled)), settings.gamma, size))
         .collect();
     let boxes = fused.iter().map(|f| cam::largest_box(f.view(), settings.box_threshold)).collect();
-    ClassMaps { class, raw, fused, boxes, fusion: fusion.clone() }
+    ClassMaps { class, methods: settings.methods.clone(), raw, fused, boxes, fusion: fusion.clone() }
 }
 
 /// `raw[layer][method]` for one class, after checking the tensors hold numbers.
-pub fn raw_maps(
-    layers: &[String],
-    activations: &[Array3<f32>],
-    gradients: &[ArrayView3<f32>],
-    methods: &[Method],
-) -> Result<Vec<Vec<Array2<f32>>>> {
-    check_tensors(layers, activations, gradients)?;
-    Ok(activations.iter().zip(gradients).map(|(a, g)| methods.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect()).collect())
+pub fn raw_maps(layers: &[String], tensors: &[LayerTensors], methods: &[Method], reduce: Reduce) -> Result<Vec<Vec<Array2<f32>>>> {
+    check_tensors(layers, tensors)?;
+    tensors.iter().map(|&layer| methods.iter().map(|&m| cam::raw_map(m, layer, reduce)).collect()).collect()
 }
 
 /// The fused map of §3.3: each stage's map scaled by Eq. 9 (`true`) or normalised (`false`),
@@ -129,10 +127,10 @@ pub fn fuse<'a>(maps: impl Iterator<Item = (ArrayView2<'a, f32>, bool)>, gamma: 
 }
 
 /// Every activation and gradient holds numbers: a NaN would silently blank a map.
-pub fn check_tensors(layers: &[String], activations: &[Array3<f32>], gradients: &[ArrayView3<f32>]) -> Result<()> {
-    for ((name, activation), gradient) in layers.iter().zip(activations).zip(gradients) {
-        check_finite(name, "activation", activation.iter())?;
-        check_finite(name, "gradient", gradient.iter())?;
+pub fn check_tensors(layers: &[String], tensors: &[LayerTensors]) -> Result<()> {
+    for (name, layer) in layers.iter().zip(tensors) {
+        check_finite(name, "activation", layer.activation.iter())?;
+        check_finite(name, "gradient", layer.gradient.iter())?;
     }
     Ok(())
 }
@@ -143,4 +141,121 @@ fn check_finite<'a>(layer: &str, what: &str, mut values: impl Iterator<Item = &'
         return Err(Error::Input(format!("the {what} of layer `{layer}` contains NaN or infinite values")));
     }
     Ok(())
+}
+
+/// One input the methods are run on, the image or one of its augmentations (`--aug-smooth`): its
+/// forward run, the gradients of the classes explained and, once run, Score-CAM's masked passes.
+#[cfg(feature = "engine")]
+pub struct Run {
+    pub augmentation: cam::smoothing::Augmentation,
+    pub input: ndarray::Array4<f32>,
+    pub forward: Forward,
+    /// Per layer `[K, C, H, W]`: the gradients of the classes explained, in their order.
+    pub gradients: Vec<ndarray::Array4<f32>>,
+    /// Per layer, Score-CAM's logits of the input masked by each channel, `[C, classes]`; None
+    /// until its passes have run.
+    pub scores: Vec<Option<Array2<f32>>>,
+}
+
+#[cfg(feature = "engine")]
+use crate::runtime::{Explainer, Forward};
+
+/// The runs `smoothing` asks for: the image's own (whose `forward` has run already) and each
+/// augmentation's, with the gradients of `classes` on each.
+#[cfg(feature = "engine")]
+pub fn runs(
+    explainer: &Explainer,
+    input: ndarray::Array4<f32>,
+    forward: Forward,
+    classes: &[usize],
+    smoothing: cam::Smoothing,
+) -> Result<Vec<Run>> {
+    let (own, others) = smoothing.augmentations().split_first().expect("the image itself is always run");
+    let mut runs = vec![Run::new(explainer, *own, input.clone(), forward, classes)?];
+    for &augmentation in others {
+        let augmented = augmentation.apply(input.view());
+        let forward = explainer.forward(augmented.view())?;
+        runs.push(Run::new(explainer, augmentation, augmented, forward, classes)?);
+    }
+    Ok(runs)
+}
+
+#[cfg(feature = "engine")]
+impl Run {
+    fn new(
+        explainer: &Explainer,
+        augmentation: cam::smoothing::Augmentation,
+        input: ndarray::Array4<f32>,
+        forward: Forward,
+        classes: &[usize],
+    ) -> Result<Run> {
+        let gradients = explainer.backward(&forward, classes)?;
+        let scores = vec![None; forward.activations.len()];
+        Ok(Run { augmentation, input, forward, gradients, scores })
+    }
+
+    /// The gradients of other classes (the backward only; the masked passes do not depend on the class).
+    pub fn retarget(&mut self, explainer: &Explainer, classes: &[usize]) -> Result<()> {
+        self.gradients = explainer.backward(&self.forward, classes)?;
+        Ok(())
+    }
+
+    /// Runs Score-CAM's masked passes of every layer that has none yet.
+    pub fn score_every_layer(&mut self, explainer: &Explainer) -> Result<()> {
+        for (layer, scores) in self.scores.iter_mut().enumerate() {
+            if scores.is_none() {
+                let activation = self.forward.activations[layer].view();
+                *scores = Some(explainer.masked_logits(self.input.view(), activation, 0..activation.dim().0)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Layer `layer`'s tensors for the `k`-th class explained, `class`.
+    fn tensors(&self, layer: usize, k: usize, class: usize) -> LayerTensors<'_> {
+        LayerTensors {
+            activation: self.forward.activations[layer].view(),
+            gradient: self.gradients[layer].index_axis(ndarray::Axis(0), k),
+            scores: self.scores[layer].as_ref().map(|s| s.column(class)),
+        }
+    }
+}
+
+/// `raw[layer][method]` for the `k`-th class of the runs (`class`): each run's maps, and with
+/// several runs (aug_smooth) their average ([`cam::smoothing::average`]).
+#[cfg(feature = "engine")]
+pub fn runs_raw_maps(
+    layers: &[String],
+    runs: &[Run],
+    (k, class): (usize, usize),
+    methods: &[Method],
+    smoothing: cam::Smoothing,
+) -> Result<Vec<Vec<Array2<f32>>>> {
+    (0..layers.len()).map(|layer| layer_raw_maps(layers, runs, layer, (k, class), methods, smoothing)).collect()
+}
+
+/// One layer's raw map of each method, as [`runs_raw_maps`].
+#[cfg(feature = "engine")]
+pub fn layer_raw_maps(
+    layers: &[String],
+    runs: &[Run],
+    layer: usize,
+    (k, class): (usize, usize),
+    methods: &[Method],
+    smoothing: cam::Smoothing,
+) -> Result<Vec<Array2<f32>>> {
+    let per_run = runs
+        .iter()
+        .map(|run| Ok(raw_maps(&layers[layer..=layer], &[run.tensors(layer, k, class)], methods, smoothing.reduce())?.remove(0)))
+        .collect::<Result<Vec<Vec<Array2<f32>>>>>()?;
+    if per_run.len() == 1 {
+        return Ok(per_run.into_iter().next().expect("one run"));
+    }
+    let augmentations: Vec<_> = runs.iter().map(|r| r.augmentation).collect();
+    Ok((0..methods.len())
+        .map(|m| {
+            let maps: Vec<ArrayView2<f32>> = per_run.iter().map(|maps| maps[m].view()).collect();
+            cam::smoothing::average(&maps, &augmentations)
+        })
+        .collect())
 }

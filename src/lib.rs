@@ -18,9 +18,9 @@ pub mod error;
 pub mod experiments;
 pub mod explain;
 pub mod gpu;
-pub mod live;
 #[cfg(feature = "engine")]
 pub mod grad;
+pub mod live;
 pub mod model;
 mod names;
 pub mod protocol;

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use image::{DynamicImage, RgbImage, RgbaImage};
 use serde::{Deserialize, Serialize};
 
+use crate::cam::Smoothing;
 use crate::explain::Prediction;
 use crate::model::preprocess::{MAX_IMAGE_SIDE, MIN_PHOTO_SIDE};
 use crate::{Error, Result};
@@ -47,6 +48,13 @@ pub fn followed_class(shown: Option<usize>, top: &[Prediction]) -> usize {
         Some(kept) if best.prob - kept.prob < HYSTERESIS => kept.class,
         _ => best.class,
     }
+}
+
+/// The smoothing a live frame is explained with: the page's, but for aug_smooth, whose six forward
+/// and backward runs would make every frame six times as slow (≈ 0.4 frames a second here instead
+/// of 2–3). A frozen frame, a photo again, gets the page's smoothing whole.
+pub fn frame_smoothing(page: Smoothing) -> Smoothing {
+    Smoothing { aug: false, ..page }
 }
 
 /// A frame's RGBA pixels (a canvas's, `width × height × 4` bytes) as the RGB photo it is: the

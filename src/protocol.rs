@@ -1,7 +1,9 @@
 //! Messages between the page and the Web Worker that runs the network.
 //!
 //! The worker owns the model (parse, differentiate, forward, backward) and computes the raw map of
-//! every method for every layer; the page owns everything a slider changes (Eq. 9 scaling,
+//! each method the page asks for, for every layer; Score-CAM's forward passes run in chunks the
+//! page asks for one by one (it shows their progress, and cancels by asking no more). The page
+//! owns everything a slider changes (Eq. 9 scaling,
 //! upsampling, fusion, box, colours), so a slider never waits for the network.
 //!
 //! Messages travel as one postcard-encoded byte buffer each (transferred, not copied): compact for
@@ -9,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cam::{Fusion, Method};
+use crate::cam::{Fusion, Method, Smoothing};
 use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
 use crate::live::Target;
@@ -38,16 +40,24 @@ pub enum Request {
     /// Explain other layers of the current model, each weighed by the gradient `gradient_from`
     /// says (re-plans, keeps the image); no layers: the automatic choice for that gradient.
     SetLayers { layers: Vec<String>, gradient_from: GradientFrom },
-    /// Run the network on an image and explain `class` (None: the top-1 class).
+    /// Run the network on an image and explain `class` (None: the top-1 class) by `methods`.
     Explain {
         #[serde(with = "serde_bytes")]
         image: Vec<u8>,
         class: Option<usize>,
+        methods: Vec<Method>,
+        smoothing: Smoothing,
     },
-    /// Explain another class of the current image: the backward only.
-    Retarget { class: usize },
-    /// Explain a live frame (the camera's, or a video file's) by `methods`, for the class `target`
-    /// picks from the frame's top classes; it becomes the current image, as an explained photo does.
+    /// Another class, other methods or another smoothing on the current image: the backward runs
+    /// again only for another class, the augmented runs only when aug_smooth is turned on.
+    Maps { class: usize, methods: Vec<Method>, smoothing: Smoothing },
+    /// Score-CAM's masked forward passes `passes` (a range of [`ScoreProgress::total`]: every
+    /// channel of `layer`, for each run) on the current image; once a layer has all of them, its
+    /// Score-CAM map for `class` comes with the maps of `methods`.
+    ScoreCam { layer: usize, passes: (usize, usize), class: usize, methods: Vec<Method>, smoothing: Smoothing },
+    /// Explain a live frame (the camera's, or a video file's) by `methods` with `smoothing`, for the
+    /// class `target` picks from the frame's top classes; it becomes the current image, as an
+    /// explained photo does.
     Frame {
         width: u32,
         height: u32,
@@ -57,6 +67,7 @@ pub enum Request {
         rgba: Vec<u8>,
         target: Target,
         methods: Vec<Method>,
+        smoothing: Smoothing,
     },
     /// The occlusion test of `class` on the current image, with `methods`' maps fused as the page
     /// shows them: forward passes only.
@@ -90,6 +101,8 @@ pub enum Response {
         spans: Vec<Span>,
         maps: ClassRawMaps,
     },
+    /// Score-CAM's passes on a layer so far (the layer's map is not complete yet).
+    ScoreProgress(ScoreProgress),
     Occlusion(OcclusionReport),
     /// A request failed; `request` says which kind, `message` why.
     Failed {
@@ -128,14 +141,18 @@ pub struct Picture {
     pub rgb: Vec<u8>,
 }
 
-/// `maps[layer][method]` in the order of [`crate::cam::Method::ALL`], each `[H, W]` row-major; empty
-/// for a method not asked for (a live frame computes only the methods on screen).
+/// `maps[layer][method]` for `methods`, each `[H, W]` row-major; empty where a Score-CAM map is
+/// not computed yet (`score_passes` says how far its passes are; a live frame never runs them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassRawMaps {
     pub class: usize,
     pub layers: Vec<Layer>,
+    pub methods: Vec<Method>,
+    pub smoothing: Smoothing,
     pub maps: Vec<Vec<Vec<f32>>>,
-    /// The backward and the raw maps.
+    /// Per layer, Score-CAM's masked passes done so far.
+    pub score_passes: Vec<ScoreProgress>,
+    /// The backward (with aug_smooth, the augmented runs too) and the raw maps.
     pub spans: Vec<Span>,
 }
 
@@ -159,6 +176,25 @@ pub fn span_ms(spans: &[Span], what: &str) -> f64 {
     spans.iter().find(|s| s.what == what).map_or(0.0, Span::ms)
 }
 
+impl ClassRawMaps {
+    /// Whether `method`'s map of `layer` is there.
+    pub fn has(&self, layer: usize, method: Method) -> bool {
+        let m = self.methods.iter().position(|&x| x == method);
+        m.and_then(|m| self.maps.get(layer)?.get(m)).is_some_and(|map| !map.is_empty())
+    }
+}
+
+/// Score-CAM's masked passes on one layer: one per channel and run (the image, and its
+/// augmentations with aug_smooth).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScoreProgress {
+    pub layer: usize,
+    pub done: usize,
+    pub total: usize,
+    /// Milliseconds the last chunk of passes took, per pass (0 before the first).
+    pub ms_per_pass: f64,
+}
+
 /// The occlusion test of one class of the current image.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OcclusionReport {
@@ -168,14 +204,6 @@ pub struct OcclusionReport {
     /// Each trial, with the picture the model saw in it.
     pub trials: Vec<(Trial, Picture)>,
     pub ms: f64,
-}
-
-impl ClassRawMaps {
-    /// Whether `method`'s map of every layer is here.
-    pub fn has(&self, method: Method) -> bool {
-        let m = Method::ALL.iter().position(|&x| x == method).expect("a known method");
-        self.maps.iter().all(|per_method| per_method.get(m).is_some_and(|map| !map.is_empty()))
-    }
 }
 
 impl From<image::RgbImage> for Picture {
@@ -192,7 +220,8 @@ impl Request {
             Request::LoadModel { .. } => ("load the model", "Preparing the model: parsing it and writing its backward graph…"),
             Request::SetLayers { .. } => ("change the layers", "Preparing the new layers…"),
             Request::Explain { .. } => ("explain the image", "Running the network forward and backward…"),
-            Request::Retarget { .. } => ("explain the class", "Running the backward pass for the new class…"),
+            Request::Maps { .. } => ("explain the class", "Computing the maps…"),
+            Request::ScoreCam { .. } => ("run Score-CAM", "Score-CAM: classifying the photo seen through each channel…"),
             Request::Frame { .. } => ("explain the live frame", "Running the network on the live frame…"),
             Request::Occlude { .. } => ("run the occlusion test", "Hiding each map's strongest region and classifying again…"),
         }

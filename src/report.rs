@@ -20,6 +20,7 @@ use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
+use crate::cam::Smoothing;
 use crate::display::Shown;
 use crate::explain::{ClassMaps, Prediction, Settings};
 use crate::model::layers::{GradientFrom, Layer};
@@ -43,6 +44,8 @@ pub struct Context<'a> {
     pub gradient_from: GradientFrom,
     pub seen: &'a RgbImage,
     pub settings: &'a Settings,
+    /// `--aug-smooth`, `--eigen-smooth`.
+    pub smoothing: Smoothing,
     /// Where the CAM maths ran: "cpu" or the GPU adapter.
     pub device: &'a str,
     /// Milliseconds per stage, in the order they ran.
@@ -117,6 +120,7 @@ fn summary(
         "label": label,
         "top": ctx.top,
         "methods": ctx.settings.methods,
+        "smoothing": ctx.smoothing,
         "gamma": ctx.settings.gamma,
         "fusion": { "stages": fused_stages, "eq9": scaled_stages },
         "box_threshold": ctx.settings.box_threshold,

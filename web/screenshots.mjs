@@ -1,7 +1,8 @@
 // The README's screenshots of the page, taken in Debian's Chromium from a served build:
 //   node web/screenshots.mjs http://127.0.0.1:8080/ docs
 // docs/page.jpg (1280×800, the espresso sample), docs/occlusion.jpg (the occlusion panel after
-// its test) and docs/page-projector.jpg (1920×1080, projector view); docs/live.jpg (1280×800) and
+// its test), docs/page-projector.jpg (1920×1080, projector view) and docs/compare.jpg (the same,
+// LayerCAM and Grad-CAM compared at every stage); docs/live.jpg (1280×800) and
 // docs/live-projector.jpg (1920×1080, projector view): live mode, LayerCAM at the five stages, on
 // Chromium's fake camera playing a clip of the sample photos (web/tests/clip.mjs).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,6 +38,13 @@ try {
   await page.waitForFunction(() => document.documentElement.classList.contains('projector'));
   await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot(jpeg('page-projector.jpg'));
+
+  await page.click('#compare');
+  await page.waitForSelector('.compare-bar');
+  await page.waitForFunction(() => document.querySelectorAll('#grid tbody tr').length === 2);
+  await page.waitForSelector('#grid[aria-busy="false"]');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot(jpeg('compare.jpg'));
 } finally {
   await browser.close();
 }

@@ -1,4 +1,4 @@
-// The page's service worker. It does two things for a page served from a plain static host:
+// The page's service worker. It does three things for a page served from a plain static host:
 // - cross-origin isolation: it adds the COOP/COEP headers to every response of the page's own
 //   origin, which lets the browser give the page shared memory, and the engine its threads
 //   (hosts that send the headers themselves, `trunk serve` and dist/_headers, need none of this);
@@ -33,15 +33,19 @@ self.addEventListener('fetch', (event) => {
   }
 });
 
-/** From the cache when this build has it, else from the network (and kept); isolated either way. */
+/**
+ * From the cache when this build has it, else from the network (and kept); isolated either way.
+ * The cache keeps the isolated response itself and a hit is returned as the cache gives it: a body
+ * straight from Cache Storage lets the browser reuse the WebAssembly it compiled on the first visit
+ * (a Response rebuilt around the cached stream would be compiled afresh each time).
+ */
 async function respond(request) {
   const cache = await caches.open(CACHE);
-  let response = await cache.match(request);
-  if (!response) {
-    response = await fetch(request);
-    if (response.ok && BUILD !== 'unstamped') await cache.put(request, response.clone());
-  }
-  return isolated(response);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  const response = isolated(await fetch(request));
+  if (response.ok && BUILD !== 'unstamped') await cache.put(request, response.clone());
+  return response;
 }
 
 function isolated(response) {

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use layercam::cam::{Method, Smoothing};
 use layercam::protocol::{Request, Response};
 use layercam::session::Session;
 
@@ -21,7 +22,8 @@ pub fn load_and_explain(onnx: Vec<u8>, photo: &[u8]) -> String {
     if let Some(refusal) = failure(&session.handle(load, now)) {
         return format!("refused: {refusal}");
     }
-    let responses = session.handle(Request::Explain { image: photo.to_vec(), class: None }, now);
+    let (methods, smoothing) = (Method::PAPER.to_vec(), Smoothing::default());
+    let responses = session.handle(Request::Explain { image: photo.to_vec(), class: None, methods, smoothing }, now);
     match failure(&responses) {
         Some(refusal) => format!("loaded, explain refused: {refusal}"),
         None => format!("explained ({} responses)", responses.len()),

@@ -3,17 +3,18 @@
 
 use ndarray::{Array2, ArrayView2, ArrayView3};
 
-use super::{plane_sum, relu_weighted_sum};
+use super::{Reduce, plane_sum, relu_weighted_sum};
+use crate::Result;
 
 /// pytorch-grad-cam's guard against a zero denominator.
 const EPS: f32 = 1e-6;
 
 /// M = ReLU(Σ_k w_k A_k) with w_k = Σ_ij α_kij · ReLU(g_kij),
 /// α_kij = g² / (2g² + (Σ_ab A_kab) · g³ + 1e-6), and α = 0 where g = 0.
-pub fn gradcam_pp(activation: ArrayView3<f32>, gradient: ArrayView3<f32>) -> Array2<f32> {
+pub fn gradcam_pp(activation: ArrayView3<f32>, gradient: ArrayView3<f32>, reduce: Reduce) -> Result<Array2<f32>> {
     let weights: Vec<f32> =
         activation.outer_iter().zip(gradient.outer_iter()).map(|(a_k, g_k)| channel_weight(plane_sum(a_k), g_k)).collect();
-    relu_weighted_sum(activation, gradient, |k, _| weights[k])
+    relu_weighted_sum(activation, gradient, reduce, |k, a, _| weights[k] * a)
 }
 
 /// w_k for one channel whose activations sum to `activation_sum`.

@@ -80,6 +80,7 @@ impl Gpu {
         gradients: &[ArrayView3<'_, f32>],
         methods: &[Method],
     ) -> Result<Vec<Vec<Array2<f32>>>> {
+        kernels_for(methods)?;
         let (raw, bytes) = self
             .context
             .request(|encoder| {
@@ -103,7 +104,11 @@ impl Gpu {
     ) -> Result<Shown> {
         if raw.iter().all(Vec::is_empty) {
             // No method chosen: no picture, nothing to ask the GPU.
-            return Ok(display::draw(seen, ClassMaps { class, raw, fused: vec![], boxes: vec![], fusion: fusion.clone() }, settings));
+            return Ok(display::draw(
+                seen,
+                ClassMaps { class, methods: settings.methods.clone(), raw, fused: vec![], boxes: vec![], fusion: fusion.clone() },
+                settings,
+            ));
         }
         let (drawn, bytes) = self
             .context
@@ -114,7 +119,12 @@ impl Gpu {
                 (drawn, regions)
             })
             .await?;
-        Ok(drawn.unpack(&bytes, seen, settings, ClassMaps { class, raw, fused: vec![], boxes: vec![], fusion: fusion.clone() }))
+        Ok(drawn.unpack(
+            &bytes,
+            seen,
+            settings,
+            ClassMaps { class, methods: settings.methods.clone(), raw, fused: vec![], boxes: vec![], fusion: fusion.clone() },
+        ))
     }
 
     /// From activations and gradients (one class) to every picture, fused as `fusion` says, in one
@@ -129,6 +139,7 @@ impl Gpu {
         settings: &Settings,
     ) -> Result<Shown> {
         let methods = &settings.methods;
+        kernels_for(methods)?;
         let ((raw, drawn), bytes) = self
             .context
             .request(|encoder| {
@@ -139,7 +150,8 @@ impl Gpu {
                 ((raw, drawn), regions)
             })
             .await?;
-        let maps = ClassMaps { class, raw: raw.unpack(&bytes[0], methods.len()), fused: vec![], boxes: vec![], fusion: fusion.clone() };
+        let raw = raw.unpack(&bytes[0], methods.len());
+        let maps = ClassMaps { class, methods: methods.clone(), raw, fused: vec![], boxes: vec![], fusion: fusion.clone() };
         Ok(drawn.unpack(&bytes[1..], seen, settings, maps))
     }
 
@@ -191,6 +203,15 @@ impl Gpu {
         let image = self.context.input("image", &image);
         let colours = self.colormap.encode(&self.context, encoder, (&frame, &frame_buffer), &values, &image, pictures.len());
         Drawn { colours, values, layers, methods, pixels: u64::from(seen.width() * seen.height()) }
+    }
+}
+
+/// Every method has a kernel in raw_map.wgsl: the others' maps are computed on the CPU and drawn
+/// with [`Gpu::show`].
+fn kernels_for(methods: &[Method]) -> Result<()> {
+    match methods.iter().find(|m| !m.has_kernel()) {
+        Some(method) => Err(Error::Gpu(format!("{method} has no WGSL kernel; its raw maps are computed on the CPU"))),
+        None => Ok(()),
     }
 }
 

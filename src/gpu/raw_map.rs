@@ -29,6 +29,7 @@ pub struct Kernels {
     weighted_sum: ComputePipeline,
     gradcam_weights: ComputePipeline,
     gradcam_pp_weights: ComputePipeline,
+    xgradcam_weights: ComputePipeline,
 }
 
 /// Raw maps on the GPU, `[layer][method]` in that order, one after the other in `buffer`.
@@ -45,12 +46,13 @@ impl Kernels {
             weighted_sum: module.pipeline(device, "weighted_sum"),
             gradcam_weights: module.pipeline(device, "gradcam_weights"),
             gradcam_pp_weights: module.pipeline(device, "gradcam_pp_weights"),
+            xgradcam_weights: module.pipeline(device, "xgradcam_weights"),
             module,
         }
     }
 
     /// Records every layer × method: channel weights first where the method has them, then the
-    /// per-location weighted sum.
+    /// per-location weighted sum. Only methods with a kernel ([`Method::has_kernel`]).
     pub fn encode(
         &self,
         context: &Context,
@@ -67,11 +69,7 @@ impl Kernels {
         for a in activations {
             let (channels, height, width) = a.dim();
             for &method in methods {
-                let weighting = match method {
-                    Method::LayerCam => 0,
-                    Method::LayerCamNormal => 1,
-                    Method::GradCam | Method::GradCamPlusPlus => 2,
-                };
+                let weighting = weighting(method);
                 let layer = LayerParams {
                     channels: channels as u32,
                     locations: (height * width) as u32,
@@ -97,7 +95,8 @@ impl Kernels {
             let per_channel = match method {
                 Method::GradCam => Some(&self.gradcam_weights),
                 Method::GradCamPlusPlus => Some(&self.gradcam_pp_weights),
-                Method::LayerCam | Method::LayerCamNormal => None,
+                Method::XGradCam => Some(&self.xgradcam_weights),
+                _ => None,
             };
             if let Some(pipeline) = per_channel {
                 dispatch(encoder, pipeline, &bind_group, [groups(layer.channels as usize, 64), 1, 1]);
@@ -114,6 +113,19 @@ impl RawMaps {
         let values = super::floats(bytes);
         let maps: Vec<Array2<f32>> = self.infos.iter().map(|info| info.read(&values)).collect();
         maps.chunks(methods.max(1)).map(<[_]>::to_vec).collect()
+    }
+}
+
+/// `WEIGHT_*` of raw_map.wgsl: what channel k adds at a location.
+fn weighting(method: Method) -> u32 {
+    match method {
+        Method::LayerCam => 0,
+        Method::LayerCamNormal | Method::HiResCam => 1,
+        Method::GradCam | Method::GradCamPlusPlus | Method::XGradCam => 2,
+        Method::GradCamElementWise => 3,
+        Method::EigenCam | Method::EigenGradCam | Method::ScoreCam => {
+            unreachable!("{method} has no kernel: its maps are computed on the CPU")
+        }
     }
 }
 

@@ -2,11 +2,12 @@
 //! set of classes (K classes in one run, from a seed batch), reusing the forward's tensors.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView4, Axis, Ix3, Ix4};
+use ndarray::{Array2, Array3, Array4, ArrayView2, ArrayView3, ArrayView4, Axis, Ix2, Ix3, Ix4, s};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::optim::Optimizer;
 use tract_onnx::tract_core::plan::{SimpleState, eval};
@@ -39,7 +40,17 @@ pub struct Explainer {
     seeds: Seeds,
     /// One backward plan per seed batch size: tract plans for concrete shapes run fastest.
     backward_plans: Mutex<HashMap<usize, Plan>>,
+    /// The classifier alone, its logits the only output: Score-CAM's masked passes run it.
+    classifier: tract_onnx::pb::ModelProto,
+    /// Its plans, one per batch size, made on first use.
+    logits_plans: Mutex<HashMap<usize, Plan>>,
+    /// Whether the model gives each input of a batch its own logits (a graph may fold the batch
+    /// axis into another), checked on the first batch; else the passes run one input at a time.
+    batches: OnceLock<bool>,
 }
+
+/// Score-CAM's masked inputs per run of the classifier (pytorch-grad-cam's default batch).
+pub const MASKED_BATCH: usize = 16;
 
 /// What one forward run gives: logits, each layer's activation, and the tensors the backward reads.
 #[derive(Clone, Debug)]
@@ -96,6 +107,9 @@ impl Explainer {
             backward,
             seeds,
             backward_plans: Mutex::new(HashMap::new()),
+            classifier: logits_only(model),
+            logits_plans: Mutex::new(HashMap::new()),
+            batches: OnceLock::new(),
         };
         // The one-class backward, planned now rather than on the first click (planning is most of
         // a first backward's time), and a model whose backward tract cannot plan is refused here.
@@ -183,6 +197,87 @@ impl Explainer {
         plans.insert(seeds, built.clone());
         Ok(built)
     }
+}
+
+/// Score-CAM's forward passes.
+impl Explainer {
+    /// The logits of `input` seen through each Score-CAM mask of `channels`
+    /// ([`cam::scorecam::channel_masks`] of `activation`, a layer's activation of this input):
+    /// `[channels, classes]`, [`MASKED_BATCH`] inputs (at most) per run of the classifier.
+    pub fn masked_logits(&self, input: ArrayView4<f32>, activation: ArrayView3<f32>, channels: Range<usize>) -> Result<Array2<f32>> {
+        let [_, _, height, width] = self.input_shape;
+        if channels.end > activation.dim().0 {
+            return Err(Error::Input(format!("channels {channels:?} of a layer with {}", activation.dim().0)));
+        }
+        let mut logits = Array2::zeros((channels.len(), self.classes));
+        let batch = channels.len().clamp(1, MASKED_BATCH);
+        for start in channels.clone().step_by(batch) {
+            let chunk = start..(start + batch).min(channels.end);
+            let masks = cam::scorecam::channel_masks(activation, chunk.clone(), (height, width));
+            let inputs = cam::scorecam::masked_inputs(input, masks.view());
+            let rows = chunk.start - channels.start..chunk.end - channels.start;
+            logits.slice_mut(s![rows, ..]).assign(&self.batch_logits(inputs.view(), batch)?);
+        }
+        Ok(logits)
+    }
+
+    /// The logits of each input `[n ≤ batch, C, H, W]`, in one run of a plan for `batch` inputs
+    /// (padded with zeros) where the model batches, else one run each. The first batch is checked
+    /// against a run of its first input alone: a graph may fold the batch axis into another.
+    fn batch_logits(&self, inputs: ArrayView4<f32>, batch: usize) -> Result<Array2<f32>> {
+        let n = inputs.dim().0;
+        let alone = |x: ArrayView3<f32>| self.forward(x.insert_axis(Axis(0))).map(|f| f.logits);
+        if batch == 1 || self.batches.get() == Some(&false) {
+            let rows = inputs.outer_iter().map(alone).collect::<Result<Vec<_>>>()?;
+            return Array2::from_shape_vec((n, self.classes), rows.concat()).map_err(Error::runtime);
+        }
+        let mut padded = Array4::zeros((batch, inputs.dim().1, inputs.dim().2, inputs.dim().3));
+        padded.slice_mut(s![..n, .., .., ..]).assign(&inputs);
+        let batched = self.run_logits(padded, batch);
+        if self.batches.get().is_none() {
+            let first = alone(inputs.index_axis(Axis(0), 0))?;
+            let scale = first.iter().fold(1e-6f32, |m, l| m.max(l.abs()));
+            let agrees = |b: &Array2<f32>| b.row(0).iter().zip(&first).all(|(a, b)| (a - b).abs() <= 1e-4 * scale);
+            let verdict = batched.as_ref().is_ok_and(agrees);
+            self.batches.get_or_init(|| verdict);
+            if !verdict {
+                return self.batch_logits(inputs, batch);
+            }
+        }
+        Ok(batched?.slice(s![..n, ..]).to_owned())
+    }
+
+    /// One run of the classifier planned for `batch` inputs: `[batch, classes]`.
+    fn run_logits(&self, inputs: Array4<f32>, batch: usize) -> Result<Array2<f32>> {
+        let plan = guarded("planning the masked passes", || self.logits_plan(batch))?;
+        let outputs = guarded("the masked passes", || plan.run(tvec![Tensor::from(inputs).into_tvalue()]).map_err(Error::runtime))?;
+        let logits = outputs[0].to_plain_array_view::<f32>().map_err(Error::runtime)?;
+        let logits = logits.into_dimensionality::<Ix2>().map_err(|e| Error::Runtime(format!("batched logits: {e}")))?;
+        if logits.dim() != (batch, self.classes) {
+            return Err(Error::Runtime(format!("a batch of {batch} gave logits of shape {:?}", logits.shape())));
+        }
+        Ok(logits.to_owned())
+    }
+
+    fn logits_plan(&self, batch: usize) -> Result<Plan> {
+        let mut plans = self.logits_plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(plan) = plans.get(&batch) {
+            return Ok(plan.clone());
+        }
+        let [_, channels, height, width] = self.input_shape;
+        let fact = f32::fact([batch, channels, height, width]).into();
+        let built = plan(&self.classifier, |m| m.with_input_fact(0, fact))?;
+        plans.insert(batch, built.clone());
+        Ok(built)
+    }
+}
+
+/// The classifier's graph with its logits as the only output (no activations kept for a backward).
+fn logits_only(model: &Classifier) -> tract_onnx::pb::ModelProto {
+    let mut proto = model.proto.clone();
+    let graph = proto.graph.as_mut().expect("checked when parsed");
+    graph.output = vec![tract_onnx::pb::ValueInfoProto { name: model.logits.clone(), ..Default::default() }];
+    proto
 }
 
 /// Each tensor's gradients of several runs, their seed rows one after the other.

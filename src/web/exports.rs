@@ -49,6 +49,10 @@ fn save(state: State, what: &str) -> Result<(), String> {
             let timings = [("forward", timings.forward), ("backward", timings.backward), ("cam", timings.worker_cam + timings.page_cam)];
             let image = memory(|m| m.image.as_ref().map(|(name, _)| name.clone())).unwrap_or_default();
             let settings = state.settings();
+            let raw = state.raw.get_untracked().ok_or("no maps yet")?;
+            if let Some(method) = settings.methods.iter().find(|&&m| (0..raw.layers.len()).any(|l| !raw.has(l, m))) {
+                return Err(format!("{method} has no map of every layer yet: run it on each layer, or hide its row, to export"));
+            }
             let top = state.top.get_untracked();
             let context = report::Context {
                 model: &model.name,
@@ -59,6 +63,7 @@ fn save(state: State, what: &str) -> Result<(), String> {
                 gradient_from: model.gradient_from,
                 seen: &seen,
                 settings: &settings,
+                smoothing: raw.smoothing,
                 device: &maths::describe(&state.gpu.get_untracked(), state.use_gpu.get_untracked()),
                 timings_ms: &timings,
             };

@@ -10,6 +10,7 @@ use super::legend::Hovered;
 use super::methods;
 use super::page::{Cell, State};
 use super::picture::Picture;
+use super::score_cam::{self, ScoreCell};
 use super::stages::{self, Stage};
 use crate::display::{self, Shown};
 use crate::model::layers::Layer;
@@ -19,7 +20,7 @@ pub fn Grid(state: State) -> impl IntoView {
     // Rebuilt when the layers or methods change; each canvas redraws itself when the maps do.
     let table = move || {
         let model = state.model.get()?;
-        let methods = state.methods.get();
+        let methods = state.shown_methods();
         let stages = stages::chosen(&model);
         let fused_title = {
             let stages = stages.clone();
@@ -38,15 +39,15 @@ pub fn Grid(state: State) -> impl IntoView {
         let rows = methods
             .iter()
             .enumerate()
-            .map(|(m, &method)| {
+            .map(|(row, &method)| {
                 let cells = (0..model.layers.len())
-                    .map(|l| view! { <td><MapCell state cell=Cell { layer: Some(l), method: m }/></td> })
+                    .map(|l| view! { <td><MapCell state cell=Cell { layer: Some(l), method } row/></td> })
                     .collect_view();
                 view! {
-                    <tr>
+                    <tr data-method=method.name()>
                         <th scope="row" title=methods::help(method)>{methods::title(method)}</th>
                         {cells}
-                        <td class="fused"><MapCell state cell=Cell { layer: None, method: m }/></td>
+                        <td class="fused"><MapCell state cell=Cell { layer: None, method } row/></td>
                     </tr>
                 }
             })
@@ -70,7 +71,7 @@ pub fn Grid(state: State) -> impl IntoView {
         })
     };
     let no_methods =
-        move || state.methods.get().is_empty().then(|| view! { <p class="hint">"Tick a method (left) to see its row of maps."</p> });
+        move || state.shown_methods().is_empty().then(|| view! { <p class="hint">"Tick a method (left) to see its row of maps."</p> });
     view! { <div class="grid-wrap">{table}{no_methods}</div> }
 }
 
@@ -90,18 +91,19 @@ fn ColumnHeader(state: State, layer: Layer, stage: Stage, help: String, removabl
     }
 }
 
-/// The picture of a cell in the current maps.
+/// The picture of a cell in the current maps (none while its method's maps are on their way).
 pub fn cell_picture(shown: &Shown, cell: Cell) -> Option<RgbImage> {
+    let m = shown.maps.methods.iter().position(|&m| m == cell.method)?;
     match cell.layer {
-        Some(l) => shown.cells.get(l)?.get(cell.method).cloned(),
-        None => shown.fused.get(cell.method).cloned(),
+        Some(l) => shown.cells.get(l)?.get(m).cloned(),
+        None => shown.fused.get(m).cloned(),
     }
 }
 
 /// "LayerCAM · Stage 2 · 56×56 · 96 channels (hardtanh_5)" or "LayerCAM · fused map".
 pub fn describe(state: State, cell: Cell) -> Option<String> {
     let model = state.model.get()?;
-    let method = methods::title(*state.methods.get().get(cell.method)?);
+    let method = methods::title(cell.method);
     Some(match cell.layer {
         Some(l) => format!("{method} · {} ({})", stages::chosen(&model).get(l)?, model.layers.get(l)?.name),
         None => format!("{method} · fused map"),
@@ -115,30 +117,57 @@ fn hovered(state: State, cell: Cell, ev: &MouseEvent) -> Option<Hovered> {
     let (x, y) = (f64::from(ev.offset_x()), f64::from(ev.offset_y()));
     state.shown.with_untracked(|shown| {
         let shown = shown.as_ref()?;
+        let m = shown.maps.methods.iter().position(|&m| m == cell.method)?;
         match cell.layer {
             Some(l) => {
-                let map = shown.maps.raw.get(l)?.get(cell.method)?;
+                let map = shown.maps.raw.get(l)?.get(m)?;
                 let (value, fraction) = display::value_at(map, size, x, y);
                 let max = map.iter().copied().fold(0.0, f32::max);
                 Some(Hovered { cell, value, position: fraction, max })
             }
             // The fused map is drawn as it is: its colour is its value.
             None => {
-                let (value, _) = display::value_at(shown.maps.fused.get(cell.method)?, size, x, y);
+                let (value, _) = display::value_at(shown.maps.fused.get(m)?, size, x, y);
                 Some(Hovered { cell, value, position: value, max: 1.0 })
             }
         }
     })
 }
 
+/// A cell of row `row`: its picture, or in place of a Score-CAM map not computed yet, what it would take.
 #[component]
-fn MapCell(state: State, cell: Cell) -> impl IntoView {
+fn MapCell(state: State, cell: Cell, row: usize) -> impl IntoView {
+    let waiting = Memo::new(move |_| {
+        let raw = state.raw.get()?;
+        match cell.layer {
+            Some(l) => score_cam::waiting(&raw, l, cell.method).then_some(Some(l)),
+            None => {
+                let fused = state.fusion.get();
+                let missing = (0..raw.layers.len()).any(|l| fused.get(l) == Some(&true) && score_cam::waiting(&raw, l, cell.method));
+                missing.then_some(None)
+            }
+        }
+    });
+    move || match waiting.get() {
+        Some(Some(layer)) => view! { <ScoreCell state layer/> }.into_any(),
+        Some(None) => view! {
+            <p class="score-cell fused-waiting" title="The fused map follows once every fused stage has its Score-CAM map">
+                "after every fused stage's map"
+            </p>
+        }
+        .into_any(),
+        None => view! { <MapPicture state cell row/> }.into_any(),
+    }
+}
+
+#[component]
+fn MapPicture(state: State, cell: Cell, row: usize) -> impl IntoView {
     // A memo: a slider that leaves this picture as it was (γ, for a layer's map) does not repaint it.
     let picture = Memo::new(move |_| state.shown.get().and_then(|s| cell_picture(&s, cell)));
     let label = Signal::derive(move || describe(state, cell).unwrap_or_default());
     let id = match cell.layer {
-        Some(l) => format!("cell-{l}-{}", cell.method),
-        None => format!("fused-{}", cell.method),
+        Some(l) => format!("cell-{l}-{row}"),
+        None => format!("fused-{row}"),
     };
     view! {
         <button class="cell" on:click=move |_| state.enlarged.set(Some(cell))

@@ -23,7 +23,8 @@ use web_sys::{
 
 use super::page::{State, memory};
 use super::{bridge, timeline};
-use crate::live::{FrameRate, Target, camera_refusal, capture_size, frame_picture};
+use crate::cam::{Method, Smoothing};
+use crate::live::{FrameRate, Target, camera_refusal, capture_size, frame_picture, frame_smoothing};
 use crate::protocol::Request;
 use crate::report;
 
@@ -139,7 +140,9 @@ fn listen_for_camera_loss(state: State, stream: &MediaStream) {
     let ended = Closure::<dyn Fn()>::new(move || {
         if state.live.get_untracked() != Mode::Off {
             stop(state, true);
-            state.error.set(Some("The camera stopped sending pictures (unplugged, or taken by another program). The last frame is kept as the photo.".into()));
+            state.error.set(Some(
+                "The camera stopped sending pictures (unplugged, or taken by another program). The last frame is kept as the photo.".into(),
+            ));
         }
     });
     for track in stream.get_video_tracks() {
@@ -250,8 +253,9 @@ fn next_frame(state: State) {
         Some(class) => Target::Locked(class),
         None => Target::Follow { shown: state.raw.with_untracked(|r| r.as_ref().map(|r| r.class)) },
     };
-    let methods = state.methods.get_untracked();
-    match with_feed(|feed| if feed.in_flight || feed.answered { Some(true) } else { feed.send(input, target, methods) }).flatten() {
+    // The methods and smoothing on screen when the frame is read (a change shows on the next frame).
+    let how = (untrack(|| state.wanted_methods()), frame_smoothing(state.smoothing.get_untracked()));
+    match with_feed(|feed| if feed.in_flight || feed.answered { Some(true) } else { feed.send(input, target, how) }).flatten() {
         Some(_) => {}
         None => retry(state),
     }
@@ -260,7 +264,7 @@ fn next_frame(state: State) {
 impl Feed {
     /// Reads a frame and posts it: Some(true) once sent, None if there is no frame yet or the
     /// worker does not listen yet.
-    fn send(&mut self, input: [usize; 2], target: Target, methods: Vec<crate::cam::Method>) -> Option<bool> {
+    fn send(&mut self, input: [usize; 2], target: Target, (methods, smoothing): (Vec<Method>, Smoothing)) -> Option<bool> {
         let (width, height) = (self.video.video_width(), self.video.video_height());
         // HAVE_CURRENT_DATA: a frame to draw.
         if self.video.ready_state() < 2 || width == 0 || height == 0 {
@@ -277,7 +281,7 @@ impl Feed {
         // The ImageData's own buffer, transferred to the worker (web-sys's `data()` would copy it).
         let pixels: Uint8ClampedArray = Reflect::get(&frame, &"data".into()).ok()?.unchecked_into();
         timeline::start("frame read from the video");
-        let request = Request::Frame { width, height, rgba: vec![], target, methods };
+        let request = Request::Frame { width, height, rgba: vec![], target, methods, smoothing };
         if !bridge::send_frame(&request, &pixels.buffer()) {
             return None;
         }
@@ -376,7 +380,10 @@ fn keep_frame(state: State) {
         m.image = Some((name, png));
         m.pending_image = None;
     });
-    let label = state.raw.with_untracked(|r| r.as_ref().map(|r| r.class)).and_then(|c| state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[c].clone())));
+    let label = state
+        .raw
+        .with_untracked(|r| r.as_ref().map(|r| r.class))
+        .and_then(|c| state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[c].clone())));
     state.status.set(format!("Frame kept as the photo: the network looks for “{}”.", label.unwrap_or_default()));
 }
 
@@ -443,9 +450,10 @@ pub fn listen(state: State) {
     }
     visibility.forget(); // as long as the page
     let key = window_event_listener(leptos::ev::keydown, move |ev| {
-        let typing = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|e| {
-            matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-        });
+        let typing = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
         if ev.key().eq_ignore_ascii_case("f") && !typing && !(ev.ctrl_key() || ev.meta_key() || ev.alt_key()) {
             toggle_freeze(state);
         }
@@ -469,10 +477,14 @@ pub fn LivePanel(state: State) -> impl IntoView {
         Mode::Hidden => "Paused while the tab is hidden".into(),
         Mode::Freezing | Mode::Stopping => "Keeping this frame…".into(),
         Mode::Frozen => "Frozen: this frame is the photo now".into(),
-        Mode::Running | Mode::Off => match state.live_rate.get() {
-            Some(Rate { fps: Some(fps), latency_ms }) => format!("{fps:.1} fps · {latency_ms:.0} ms from video to maps"),
-            _ => "First frame…".into(),
-        },
+        Mode::Running | Mode::Off => {
+            let rate = match state.live_rate.get() {
+                Some(Rate { fps: Some(fps), latency_ms }) => format!("{fps:.1} fps · {latency_ms:.0} ms from video to maps"),
+                _ => "First frame…".into(),
+            };
+            // Frames are explained without it (crate::live::frame_smoothing): say so where it is on.
+            if state.smoothing.get().aug { format!("{rate} · aug smooth on a frozen frame only") } else { rate }
+        }
     };
     view! {
         <div class="live" class:on=on data-frames=move || state.live_frames.get().to_string()>

@@ -2,14 +2,15 @@
 //! network. The page owns every picture; the worker owns the model (see [`crate::protocol`]).
 //!
 //! The page is [`page`] (its state, the worker's answers, the layout) and one component per part,
-//! each in its own file over the shared [`page::State`]: what to explain ([`photo`], [`live`] (the camera),
-//! [`prediction`], [`methods`], [`layer_picker`], [`model_picker`]), the maps ([`network`], [`grid`],
-//! [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
+//! each in its own file over the shared [`page::State`]: what to explain ([`photo`], [`live`] (the
+//! camera), [`prediction`], [`methods`], [`compare`], [`layer_picker`], [`model_picker`]), the maps
+//! ([`network`], [`grid`], [`score_cam`], [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
 //! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`],
 //! [`worker`]), files, fetches, canvases and downloads.
 
 mod bridge;
 mod canvas;
+mod compare;
 mod details;
 mod download;
 mod draw_controls;
@@ -33,6 +34,7 @@ mod panic;
 mod photo;
 mod picture;
 mod prediction;
+mod score_cam;
 mod slider;
 mod stages;
 mod teaching;

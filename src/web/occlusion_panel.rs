@@ -17,12 +17,14 @@ use crate::protocol::{OcclusionReport, Request};
 #[component]
 pub fn OcclusionPanel(state: State) -> impl IntoView {
     let run = move |_| {
-        let Some(class) = state.raw.get_untracked().map(|r| r.class) else {
+        let Some(raw) = state.raw.get_untracked() else {
             return;
         };
+        // Score-CAM's map takes part once every layer has it.
+        let complete = |m: &Method| (0..raw.layers.len()).all(|l| raw.has(l, *m));
         let request = Request::Occlude {
-            class,
-            methods: state.methods.get_untracked(),
+            class: raw.class,
+            methods: untrack(|| state.shown_methods()).into_iter().filter(complete).collect(),
             fusion: untrack(|| state.current_fusion()),
             gamma: state.gamma.get_untracked(),
         };

@@ -11,6 +11,7 @@ use image::RgbImage;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::compare::{CompareBar, ComparePicker};
 use super::details::Details;
 use super::draw_controls::DrawControls;
 use super::enlarged::Enlarged;
@@ -27,14 +28,15 @@ use super::network::NetworkStrip;
 use super::occlusion_panel::OcclusionPanel;
 use super::photo::{PhotoPicker, listen_for_files};
 use super::prediction::Predictions;
+use super::score_cam::{self, ScoreHint, ScoreRun};
 use super::teaching::Teaching;
 use super::{bridge, fetch, live, stages, timeline};
-use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
+use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice, Smoothing};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
+use crate::live::Target;
 use crate::model::layers::{self, GradientFrom};
 use crate::model::preprocess::Recipe;
-use crate::live::Target;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, Span, span_ms};
 
 const MODEL: &str = "./models/efficientnet_lite0.onnx";
@@ -58,7 +60,15 @@ pub struct State {
     pub seen: RwSignal<Option<Arc<RgbImage>>>,
     pub top: RwSignal<Vec<Prediction>>,
     pub raw: RwSignal<Option<Arc<ClassRawMaps>>>,
+    /// The method picker's rows (the paper's four at first).
     pub methods: RwSignal<Vec<Method>>,
+    /// "Compare two": the two methods, and whether the grid shows only them, large.
+    pub compare: RwSignal<[Method; 2]>,
+    pub comparing: RwSignal<bool>,
+    /// pytorch-grad-cam's eigen_smooth and aug_smooth, for every method.
+    pub smoothing: RwSignal<Smoothing>,
+    /// Score-CAM's passes on the layer the user picked, while they run (or paused by Cancel).
+    pub score: RwSignal<Option<ScoreRun>>,
     pub gamma: RwSignal<f32>,
     pub threshold: RwSignal<f32>,
     pub opacity: RwSignal<f32>,
@@ -115,8 +125,7 @@ pub struct Timings {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cell {
     pub layer: Option<usize>,
-    /// Index into the chosen methods (`State::methods`).
-    pub method: usize,
+    pub method: Method,
 }
 
 /// A photo by name, as the worker gets it.
@@ -140,6 +149,8 @@ pub struct Memory {
     asked_at: f64,
     /// Counts redraws: a GPU result that arrives after a newer redraw started is dropped.
     redraws: u64,
+    /// Milliseconds per Score-CAM pass on the worker's last chunk, for the estimates.
+    pub ms_per_pass: Option<f64>,
     /// The raw maps and settings the pictures on screen were drawn from on the CPU: a change that
     /// leaves the layers' pictures as they are redraws only the fused column.
     drawn_from: Option<(Arc<ClassRawMaps>, Settings)>,
@@ -179,7 +190,11 @@ impl State {
             seen: RwSignal::new(None),
             top: RwSignal::new(vec![]),
             raw: RwSignal::new(None),
-            methods: RwSignal::new(Method::ALL.to_vec()),
+            methods: RwSignal::new(Method::PAPER.to_vec()),
+            compare: RwSignal::new([Method::LayerCam, Method::GradCam]),
+            comparing: RwSignal::new(false),
+            smoothing: RwSignal::new(Smoothing::default()),
+            score: RwSignal::new(None),
             gamma: RwSignal::new(crate::explain::DEFAULT_GAMMA),
             threshold: RwSignal::new(crate::cam::DEFAULT_BOX_THRESHOLD),
             opacity: RwSignal::new(0.5),
@@ -206,9 +221,20 @@ impl State {
         }
     }
 
+    /// The grid's rows: the two compared, or the picker's.
+    pub fn shown_methods(&self) -> Vec<Method> {
+        if self.comparing.get() { self.compare.get().to_vec() } else { self.methods.get() }
+    }
+
+    /// What the worker computes: every method the grid shows, in the order of [`Method::ALL`].
+    pub fn wanted_methods(&self) -> Vec<Method> {
+        let shown = self.shown_methods();
+        Method::ALL.into_iter().filter(|m| shown.contains(m)).collect()
+    }
+
     pub fn settings(&self) -> Settings {
         Settings {
-            methods: self.methods.get(),
+            methods: self.shown_methods(),
             gamma: self.gamma.get(),
             box_threshold: self.threshold.get(),
             colormap: self.colormap.get(),
@@ -239,9 +265,10 @@ impl State {
             live::stop(*self, false);
         }
         self.error.set(None);
+        self.score.set(None); // its passes belong to the photo on screen
         memory(|m| m.pending_image = Some((name, bytes.clone())));
         if self.model.get_untracked().is_some() {
-            self.send(Request::Explain { image: bytes, class: None });
+            self.send(self.explain_request(bytes, None));
         } else {
             self.status.set("The photo will be explained as soon as the model is ready.".into());
         }
@@ -264,10 +291,18 @@ impl State {
         }
     }
 
+    /// The worker's request for a photo: the methods and smoothing on screen.
+    fn explain_request(&self, image: Vec<u8>, class: Option<usize>) -> Request {
+        let smoothing = self.smoothing.get_untracked();
+        Request::Explain { image, class, methods: untrack(|| self.wanted_methods()), smoothing }
+    }
+
+    /// The maps of `class` by the methods on screen (the backward runs again for another class).
     pub fn retarget(&self, class: usize) {
         if memory(|m| m.image.is_some()) {
             timeline::start("class picked");
-            self.send(Request::Retarget { class });
+            let smoothing = self.smoothing.get_untracked();
+            self.send(Request::Maps { class, methods: untrack(|| self.wanted_methods()), smoothing });
         }
     }
 
@@ -278,6 +313,7 @@ impl State {
         };
         let layers = stages::in_graph_order(&model, layers);
         if !layers.is_empty() && Some(&layers) != memory(|m| m.layers.clone()).as_ref() {
+            self.score.set(None);
             self.send(Request::SetLayers { layers, gradient_from: model.gradient_from });
         }
     }
@@ -290,6 +326,7 @@ impl State {
         };
         let automatic = model.candidates.iter().filter(|c| c.auto).map(|c| &c.name).eq(model.layers.iter().map(|l| &l.name));
         let layers = if automatic { vec![] } else { self.layers() };
+        self.score.set(None);
         self.send(Request::SetLayers { layers, gradient_from });
     }
 
@@ -335,14 +372,19 @@ fn on_response(state: State, response: Response) {
             new_picture(state, top, &seen, &spans);
             timeline::mark("top classes and photo shown");
         }
+        Response::ScoreProgress(progress) => score_cam::progressed(state, progress),
         Response::Maps(raw) => {
+            score_cam::finished(state, &raw);
             timeline::mark("maps received");
             new_maps(state, raw);
             state.busy.set(false);
+            // A method or smoothing changed while these were computed: ask again.
+            untrack(|| ask_for_methods(state));
         }
         Response::Frame { top, seen, spans, maps } => {
             if live::answered(state) {
                 timeline::mark("frame received");
+                state.score.set(None); // its passes belonged to the previous picture
                 new_picture(state, top, &seen, &spans);
                 new_maps(state, maps);
             }
@@ -363,6 +405,7 @@ fn new_picture(state: State, top: Vec<Prediction>, seen: &Picture, spans: &[Span
     state.top.set(top);
     state.timings.update(|t| {
         t.forward = span_ms(spans, "forward");
+        t.backward = span_ms(spans, "backward");
         t.forwards += 1;
     });
 }
@@ -372,7 +415,10 @@ fn new_maps(state: State, raw: ClassRawMaps) {
     timeline::worker(&raw.spans);
     memory(|m| m.class = Some(raw.class));
     state.timings.update(|t| {
-        t.backward = span_ms(&raw.spans, "backward");
+        // A class switch's backward (a new picture's came with its forward; other methods need none).
+        if raw.spans.iter().any(|s| s.what == "backward") {
+            t.backward = span_ms(&raw.spans, "backward");
+        }
         t.worker_cam = span_ms(&raw.spans, "raw maps");
     });
     let label = state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[raw.class].clone())).unwrap_or_default();
@@ -408,14 +454,21 @@ fn model_ready(state: State, info: ModelInfo) {
     // mode the next frame comes under them anyway.
     let (photo, class) = memory(|m| (m.pending_image.clone().or_else(|| m.image.clone()), m.class));
     if let Some((_, image)) = photo.filter(|_| !state.live.get_untracked().moving()) {
-        state.send(Request::Explain { image, class });
+        state.send(state.explain_request(image, class));
     }
 }
 
 /// A refused request changes nothing on screen: the previous model, photo and maps stay.
 fn failed(state: State, request: &str, message: &str) {
     let is = |example: Request| request == example.describe().0;
-    let frame = Request::Frame { width: 0, height: 0, rgba: vec![], target: Target::Follow { shown: None }, methods: vec![] };
+    let frame = Request::Frame {
+        width: 0,
+        height: 0,
+        rgba: vec![],
+        target: Target::Follow { shown: None },
+        methods: vec![],
+        smoothing: Smoothing::default(),
+    };
     if is(frame) {
         return live::frame_failed(state, message);
     }
@@ -425,7 +478,11 @@ fn failed(state: State, request: &str, message: &str) {
         } else {
             None
         };
-        let photo = if is(Request::Explain { image: vec![], class: None }) { m.pending_image.take() } else { None };
+        let photo = if is(Request::Explain { image: vec![], class: None, methods: vec![], smoothing: Smoothing::default() }) {
+            m.pending_image.take()
+        } else {
+            None
+        };
         (model, m.model.is_some(), photo.map(|(name, _)| name))
     });
     let text = match (model, photo) {
@@ -440,6 +497,7 @@ fn failed(state: State, request: &str, message: &str) {
     state.error.set(Some(text));
     state.status.set("Ready.".into());
     state.busy.set(false);
+    state.score.set(None);
 }
 
 fn model_name(request: &Request) -> String {
@@ -512,15 +570,17 @@ fn App() -> impl IntoView {
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
     Effect::new(move |_| redraw(state));
+    // A method or smoothing the maps on screen lack: the worker computes them (no forward pass).
+    Effect::new(move |_| ask_for_methods(state));
     // The grid's shape, for web/style.css: it caps the grid and the network strip above it alike.
     let columns = move || state.model.with(|m| m.as_ref().map_or(1, |m| m.layers.len() + 1)).to_string();
-    let rows = move || state.methods.with(|m| m.len().max(1)).to_string();
+    let rows = move || state.shown_methods().len().max(1).to_string();
     // Grid areas (web/style.css) place the parts: two or three columns on a laptop, one on a phone;
     // the maps stay in view (sticky) within .layout while the controls beside them scroll.
     view! {
         <Header state/>
         <main>
-        <div class="layout">
+        <div class="layout" class:comparing=move || state.comparing.get()>
             <section class="what" aria-labelledby="what-title">
                 <h2 id="what-title">"What to explain"</h2>
                 <PhotoPicker state/>
@@ -528,13 +588,16 @@ fn App() -> impl IntoView {
             </section>
             <section class="what-more" aria-label="Methods, layers and model">
                 <MethodPicker state/>
+                <ComparePicker state/>
                 <LayerPicker state/>
                 <ModelPicker state/>
             </section>
             <section class="maps" aria-label="The maps" style:--columns=columns style:--rows=rows>
+                <CompareBar state/>
                 <NetworkStrip state/>
                 <Grid state/>
                 <Legend state/>
+                <ScoreHint state/>
             </section>
             <section class="how" aria-labelledby="how-title">
                 <h2 id="how-title">"How to draw it"</h2>
@@ -553,6 +616,23 @@ fn App() -> impl IntoView {
     }
 }
 
+/// Asks the worker for the maps of the methods (and smoothing) the grid shows, where the maps on
+/// screen lack them. Not while live frames come (each brings the methods on screen when it was
+/// read, without aug_smooth: [`crate::live::frame_smoothing`]); a frame kept as the photo gets them
+/// then. Nor while a new photo is on its way (its own request asks for them).
+fn ask_for_methods(state: State) {
+    let (methods, smoothing) = (state.wanted_methods(), state.smoothing.get());
+    if state.live.get().moving() || memory(|m| m.pending_image.is_some()) {
+        return;
+    }
+    let Some(raw) = state.raw.get_untracked() else {
+        return;
+    };
+    if raw.smoothing != smoothing || !methods.iter().all(|m| raw.methods.contains(m)) {
+        state.send(Request::Maps { class: raw.class, methods, smoothing });
+    }
+}
+
 /// Every picture from the worker's raw maps, on the GPU or the CPU.
 fn redraw(state: State) {
     let (Some(seen), Some(raw)) = (state.seen.get(), state.raw.get()) else {
@@ -561,14 +641,9 @@ fn redraw(state: State) {
         return;
     };
     let settings = state.settings();
-    if settings.methods.iter().any(|&m| !raw.has(m)) {
-        // A live frame has the maps of the methods on screen when it was read: the next frame has
-        // the new one's; a photo (or a kept frame) asks the worker for it.
-        if state.live.get_untracked().moving() {
-            live::drawn(state);
-        } else {
-            state.retarget(raw.class);
-        }
+    if !settings.methods.iter().all(|m| raw.methods.contains(m)) {
+        // The worker is computing them (see ask_for_methods); a live frame's next frame brings them.
+        live::drawn(state);
         return;
     }
     let fusion = state.current_fusion();

@@ -3,7 +3,7 @@
 //! Tolerances are the issue's: maps within 1e-5 of their max, colours within 1 step of 255.
 
 use image::{Rgb, RgbImage};
-use layercam::cam::{self, Colormap, Fusion, Method, stages};
+use layercam::cam::{self, Colormap, Fusion, LayerTensors, Method, Reduce, stages};
 use layercam::display::{self, Shown};
 use layercam::explain::{self, Settings};
 use layercam::gpu::Gpu;
@@ -81,13 +81,23 @@ fn assert_maps(what: &str, gpu: &[Vec<Array2<f32>>], cpu: &[Vec<Array2<f32>>]) -
     worst
 }
 
-/// Raw maps of every method: GPU vs `cam::raw_map`.
+/// The methods raw_map.wgsl computes (LayerCAM, LayerCAM-normal, Grad-CAM, Grad-CAM++, HiResCAM,
+/// element-wise Grad-CAM, XGradCAM).
+pub fn kernel_methods() -> Vec<Method> {
+    Method::ALL.into_iter().filter(Method::has_kernel).collect()
+}
+
+/// Raw maps of every method with a kernel: GPU vs `cam::raw_map`.
 pub async fn raw_maps_match(gpu: &Gpu, what: &str, activations: &[Array3<f32>], gradients: &[Array3<f32>]) -> f32 {
     let a: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     let g: Vec<ArrayView3<f32>> = gradients.iter().map(|g| g.view()).collect();
-    let on_gpu = gpu.raw_maps(&a, &g, &Method::ALL).await.expect("raw maps on the GPU");
-    let on_cpu: Vec<Vec<Array2<f32>>> =
-        a.iter().zip(&g).map(|(a, g)| Method::ALL.iter().map(|&m| cam::raw_map(m, a.view(), g.view())).collect()).collect();
+    let methods = kernel_methods();
+    let on_gpu = gpu.raw_maps(&a, &g, &methods).await.expect("raw maps on the GPU");
+    let on_cpu: Vec<Vec<Array2<f32>>> = a
+        .iter()
+        .zip(&g)
+        .map(|(a, g)| methods.iter().map(|&m| cam::raw_map(m, LayerTensors::new(*a, *g), Reduce::Sum).expect("a CPU map")).collect())
+        .collect();
     assert_maps(what, &on_gpu, &on_cpu)
 }
 
@@ -190,7 +200,7 @@ pub async fn colours_match(gpu: &Gpu) -> u8 {
 /// The CLI's path, one submission from tensors to pictures, vs the CPU's class_maps + draw, with
 /// the paper's fusion for these layers (224² input).
 pub async fn explain_matches(gpu: &Gpu, activations: &[Array3<f32>], gradients: &[Array3<f32>], seen: &RgbImage) -> (f32, u8) {
-    let settings = Settings { methods: Method::ALL.to_vec(), ..Settings::default() };
+    let settings = Settings { methods: kernel_methods(), ..Settings::default() };
     let names: Vec<String> = (0..activations.len()).map(|l| format!("layer{l}")).collect();
     let g: Vec<ArrayView3<f32>> = gradients.iter().map(|g| g.view()).collect();
     let a: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();

@@ -3,6 +3,7 @@
 
 pub mod gpu;
 pub mod net;
+pub mod zoo;
 
 use std::path::PathBuf;
 

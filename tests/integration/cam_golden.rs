@@ -3,7 +3,7 @@
 //! upsampled 224×224 outputs, which exercise `upsample_bilinear` against OpenCV's resize.
 //! Run with `--nocapture` to see the error figures.
 
-use layercam::cam::{self, Method};
+use layercam::cam::{self, LayerTensors, Method, Reduce};
 use ndarray::{Array2, Array3, ArrayView2, Zip};
 use ndarray_npy::{ReadNpyExt, read_npy};
 
@@ -22,7 +22,7 @@ fn fixture<T: ReadNpyExt>(name: &str) -> T {
 fn our_raw_map(method: Method, image: &str, layer: &str) -> Array2<f32> {
     let activation: Array3<f32> = fixture(&format!("{image}_act_{layer}"));
     let gradient: Array3<f32> = fixture(&format!("{image}_grad_{layer}"));
-    cam::raw_map(method, activation.view(), gradient.view())
+    cam::raw_map(method, LayerTensors::new(activation.view(), gradient.view()), Reduce::Sum).unwrap()
 }
 
 fn max(map: ArrayView2<f32>) -> f32 {

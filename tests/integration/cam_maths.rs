@@ -1,7 +1,7 @@
 //! The CAM maths on small hand-made cases whose answers are worked out by hand.
 
 use image::{Rgb, RgbImage};
-use layercam::cam::{self, Colormap, DEFAULT_BOX_THRESHOLD, Method};
+use layercam::cam::{self, Colormap, DEFAULT_BOX_THRESHOLD, LayerTensors, Method, Reduce};
 use ndarray::{Array2, Array3, array};
 
 fn assert_close(actual: &Array2<f32>, expected: &Array2<f32>, tolerance: f32) {
@@ -20,22 +20,41 @@ fn mixed_sign_case() -> (Array3<f32>, Array3<f32>) {
     (activation, gradient)
 }
 
+/// `method`'s raw map, summed over the channels.
+fn map(method: Method, a: &Array3<f32>, g: &Array3<f32>) -> Array2<f32> {
+    cam::raw_map(method, LayerTensors::new(a.view(), g.view()), Reduce::Sum).unwrap()
+}
+
 #[test]
-fn layercam_drops_negative_gradients_and_layercam_normal_keeps_them() {
+fn layercam_drops_negative_gradients_and_hirescam_keeps_them() {
     let (a, g) = mixed_sign_case();
     // LayerCAM: left 1·1 + 2·0 = 1, right 1·0 + 2·1 = 2.
-    assert_eq!(cam::layercam(a.view(), g.view()), array![[1.0, 2.0]]);
-    // Normal: left 1·1 + 2·(−0.5) = 0, right 1·(−1) + 2·1 = 1.
-    assert_eq!(cam::layercam_normal(a.view(), g.view()), array![[0.0, 1.0]]);
+    assert_eq!(map(Method::LayerCam, &a, &g), array![[1.0, 2.0]]);
+    // HiResCAM (the paper's LayerCAM-normal): left 1·1 + 2·(−0.5) = 0, right 1·(−1) + 2·1 = 1.
+    assert_eq!(map(Method::HiResCam, &a, &g), array![[0.0, 1.0]]);
+    assert_eq!(map(Method::LayerCamNormal, &a, &g), array![[0.0, 1.0]]);
+    // Element-wise Grad-CAM: negative products dropped before the sum: left 1 + 0, right 0 + 2.
+    assert_eq!(map(Method::GradCamElementWise, &a, &g), array![[1.0, 2.0]]);
+}
+
+#[test]
+fn elementwise_gradcam_drops_negative_products_not_negative_gradients() {
+    // A negative activation under a negative gradient: LayerCAM drops it (relu(g) = 0), the
+    // element-wise product keeps it ((−2)·(−1) = 2).
+    let a = array![[[-2.0, 1.0]]];
+    let g = array![[[-1.0, 1.0]]];
+    assert_eq!(map(Method::LayerCam, &a, &g), array![[0.0, 1.0]]);
+    assert_eq!(map(Method::GradCamElementWise, &a, &g), array![[2.0, 1.0]]);
 }
 
 #[test]
 fn maps_are_relu_of_the_weighted_sum() {
-    // One channel whose gradient is negative everywhere: every method's sum is negative → zero map.
+    // One channel whose gradient is negative everywhere: every weighted sum is negative → zero map
+    // (XGradCAM's weight is Σ g·A / Σ A = −1 too). The projections have no such sign.
     let a = array![[[1.0, 2.0], [3.0, 4.0]]];
     let g = array![[[-1.0, -1.0], [-1.0, -1.0]]];
-    for method in Method::ALL {
-        assert_eq!(cam::raw_map(method, a.view(), g.view()), Array2::<f32>::zeros((2, 2)), "{method}");
+    for method in Method::ALL.into_iter().filter(|m| !matches!(m, Method::EigenCam | Method::EigenGradCam | Method::ScoreCam)) {
+        assert_eq!(map(method, &a, &g), Array2::<f32>::zeros((2, 2)), "{method}");
     }
 }
 
@@ -43,7 +62,89 @@ fn maps_are_relu_of_the_weighted_sum() {
 fn gradcam_weights_each_channel_by_its_mean_gradient() {
     let (a, g) = mixed_sign_case();
     // w_0 = mean(1, −1) = 0, w_1 = mean(−0.5, 1) = 0.25 → M = 0.25 · [2, 2].
-    assert_eq!(cam::gradcam(a.view(), g.view()), array![[0.5, 0.5]]);
+    assert_eq!(map(Method::GradCam, &a, &g), array![[0.5, 0.5]]);
+}
+
+#[test]
+fn xgradcam_weighs_the_gradient_by_the_activation() {
+    // One channel, A = [1, 3], g = [2, 4]: w = (2·1 + 4·3) / (1 + 3 + 1e-7) = 3.5 → M = [3.5, 10.5].
+    let a = array![[[1.0, 3.0]]];
+    let g = array![[[2.0, 4.0]]];
+    assert_close(&map(Method::XGradCam, &a, &g), &array![[3.5, 10.5]], 1e-5);
+}
+
+#[test]
+fn eigencam_is_the_first_principal_component_with_its_sign_corrected() {
+    // Channel 1 = −2 × channel 0 over four locations: a rank-one centred matrix, whose projection
+    // on its first right singular vector is ±√5·(x − mean x). x = [0, 1, 2, 5], mean 2 → [−2, −1, 0, 3]·√5:
+    // |max| > |min|, so the positive sign; ReLU keeps [0, 0, 0, 3√5].
+    let x = [0.0f32, 1.0, 2.0, 5.0];
+    let a = Array3::from_shape_fn((2, 2, 2), |(k, i, j)| x[i * 2 + j] * if k == 0 { 1.0 } else { -2.0 });
+    let g = Array3::<f32>::ones((2, 2, 2));
+    let expected = array![[0.0, 0.0], [0.0, 3.0 * 5f32.sqrt()]];
+    assert_close(&map(Method::EigenCam, &a, &g), &expected, 1e-5);
+    // Flipped values: |min| > |max| before the correction; the map is the same shape mirrored.
+    let flipped = a.mapv(|v| -v);
+    let projection = cam::principal_projection(flipped.view()).unwrap();
+    assert!(projection.iter().copied().fold(f32::MIN, f32::max) >= -projection.iter().copied().fold(f32::MAX, f32::min));
+    // EigenGradCAM with g = 1 is EigenCAM.
+    assert_close(&map(Method::EigenGradCam, &a, &g), &expected, 1e-5);
+}
+
+#[test]
+fn eigen_smoothing_projects_the_terms_instead_of_summing_them() {
+    // LayerCAM's terms relu(g)·A with g = 1 are A itself: its smoothed map is EigenCAM's.
+    let x = [0.0f32, 1.0, 2.0, 5.0];
+    let a = Array3::from_shape_fn((2, 2, 2), |(k, i, j)| x[i * 2 + j] * (k as f32 + 1.0));
+    let g = Array3::<f32>::ones((2, 2, 2));
+    let smoothed = cam::raw_map(Method::LayerCam, LayerTensors::new(a.view(), g.view()), Reduce::Principal).unwrap();
+    assert_close(&smoothed, &map(Method::EigenCam, &a, &g), 1e-6);
+}
+
+#[test]
+fn scorecam_weighs_channels_by_the_softmax_of_their_scores() {
+    // Scores [0, ln 3]: softmax [1/4, 3/4] → M = ¼·A_0 + ¾·A_1.
+    let a = array![[[4.0, 0.0]], [[0.0, 4.0]]];
+    let g = Array3::<f32>::zeros((2, 1, 2));
+    let scores = ndarray::arr1(&[0.0f32, 3f32.ln()]);
+    let tensors = LayerTensors { activation: a.view(), gradient: g.view(), scores: Some(scores.view()) };
+    assert_close(&cam::raw_map(Method::ScoreCam, tensors, Reduce::Sum).unwrap(), &array![[1.0, 3.0]], 1e-6);
+    // Without its forward passes there is no map, and the message says why.
+    let error = cam::raw_map(Method::ScoreCam, LayerTensors::new(a.view(), g.view()), Reduce::Sum).unwrap_err();
+    assert!(error.to_string().contains("masked forward passes"), "{error}");
+}
+
+#[test]
+fn scorecam_masks_are_align_corners_upsampled_and_min_max_scaled() {
+    // A 1×2 plane [1, 3] to 1×5 with the corners aligned: 1, 1.5, 2, 2.5, 3 → (v − 1) / (2 + 1e-8).
+    let a = array![[[1.0, 3.0]], [[5.0, 5.0]]];
+    let masks = cam::scorecam::channel_masks(a.view(), 0..2, (1, 5));
+    let expected = [0.0, 0.25, 0.5, 0.75, 1.0];
+    assert!(masks.index_axis(ndarray::Axis(0), 0).iter().zip(expected).all(|(m, e)| (m - e).abs() < 1e-6), "{masks}");
+    // A constant channel: 0 / 1e-8 = 0 everywhere, not NaN.
+    assert!(masks.index_axis(ndarray::Axis(0), 1).iter().all(|&m| m == 0.0));
+    // The input seen through each mask, every input channel alike.
+    let input = ndarray::Array4::from_elem((1, 3, 1, 5), 2.0f32);
+    let seen = cam::scorecam::masked_inputs(input.view(), masks.view());
+    assert_eq!(seen.dim(), (2, 3, 1, 5));
+    assert!((seen[[0, 2, 0, 1]] - 0.5).abs() < 1e-6);
+}
+
+#[test]
+fn aug_smoothing_scales_each_map_and_mirrors_it_back() {
+    use cam::smoothing::{AUGMENTATIONS, Augmentation, average};
+    // Two runs: the image ([0, 2, 4] → [0, 0.5, 1]) and its mirror, whose map [8, 4, 0] scales to
+    // [1, 0.5, 0] and mirrors back to [0, 0.5, 1]: the mean is the same map.
+    let own = array![[0.0f32, 2.0, 4.0]];
+    let mirrored = array![[8.0f32, 4.0, 0.0]];
+    let runs = [Augmentation { flip: false, factor: 1.0 }, Augmentation { flip: true, factor: 1.0 }];
+    let mean = average(&[own.view(), mirrored.view()], &runs);
+    assert_close(&mean, &array![[0.0, 0.5, 1.0]], 1e-6);
+    // The library's six: mirrored or not, × 0.9, 1, 1.1.
+    let input = ndarray::Array4::from_shape_fn((1, 1, 1, 3), |(_, _, _, x)| x as f32 + 1.0);
+    let flipped = AUGMENTATIONS.iter().find(|a| a.flip && a.factor == 1.1).unwrap().apply(input.view());
+    assert_close(&flipped.index_axis(ndarray::Axis(0), 0).index_axis(ndarray::Axis(0), 0).to_owned(), &array![[3.3, 2.2, 1.1]], 1e-6);
+    assert_eq!(AUGMENTATIONS.len(), 6);
 }
 
 #[test]
@@ -53,7 +154,7 @@ fn gradcam_pp_follows_the_library_formula() {
     let a = array![[[1.0, 3.0]]];
     let g = array![[[1.0, 0.0]]];
     let w = 1.0 / (6.0 + 1e-6);
-    assert_close(&cam::gradcam_pp(a.view(), g.view()), &array![[w, 3.0 * w]], 1e-7);
+    assert_close(&map(Method::GradCamPlusPlus, &a, &g), &array![[w, 3.0 * w]], 1e-7);
 }
 
 #[test]
@@ -61,17 +162,21 @@ fn gradcam_pp_gives_zero_not_nan_for_zero_gradients() {
     // α would be 0/0-like if g = 0 were not special-cased; with an infinite Σ A it would be ∞·0 = NaN.
     let a = array![[[f32::MAX, f32::MAX]], [[1.0, 2.0]]];
     let g = Array3::<f32>::zeros((2, 1, 2));
-    let map = cam::gradcam_pp(a.view(), g.view());
-    assert_eq!(map, array![[0.0, 0.0]]);
+    assert_eq!(map(Method::GradCamPlusPlus, &a, &g), array![[0.0, 0.0]]);
 }
 
 #[test]
 fn raw_map_dispatches_to_each_method() {
     let (a, g) = mixed_sign_case();
-    assert_eq!(cam::raw_map(Method::LayerCam, a.view(), g.view()), cam::layercam(a.view(), g.view()));
-    assert_eq!(cam::raw_map(Method::LayerCamNormal, a.view(), g.view()), cam::layercam_normal(a.view(), g.view()));
-    assert_eq!(cam::raw_map(Method::GradCam, a.view(), g.view()), cam::gradcam(a.view(), g.view()));
-    assert_eq!(cam::raw_map(Method::GradCamPlusPlus, a.view(), g.view()), cam::gradcam_pp(a.view(), g.view()));
+    let sum = Reduce::Sum;
+    assert_eq!(map(Method::LayerCam, &a, &g), cam::layercam(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::GradCam, &a, &g), cam::gradcam(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::GradCamPlusPlus, &a, &g), cam::gradcam_pp(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::HiResCam, &a, &g), cam::hirescam(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::GradCamElementWise, &a, &g), cam::gradcam_elementwise(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::XGradCam, &a, &g), cam::xgradcam(a.view(), g.view(), sum).unwrap());
+    assert_eq!(map(Method::EigenCam, &a, &g), cam::eigencam(a.view()).unwrap());
+    assert_eq!(map(Method::EigenGradCam, &a, &g), cam::eigengradcam(a.view(), g.view()).unwrap());
 }
 
 #[test]
@@ -79,7 +184,7 @@ fn raw_map_dispatches_to_each_method() {
 fn mismatched_activation_and_gradient_are_refused() {
     let a = Array3::<f32>::zeros((2, 3, 3));
     let g = Array3::<f32>::zeros((2, 3, 4));
-    cam::layercam(a.view(), g.view());
+    let _ = cam::layercam(a.view(), g.view(), Reduce::Sum);
 }
 
 #[test]
@@ -90,21 +195,23 @@ fn channel_sums_add_up_in_numpys_pairwise_order() {
     let mut g = Array3::<f32>::from_elem((1, 1, 301), 1e-8);
     g[[0, 0, 0]] = 1.0;
     let a = Array3::<f32>::ones((1, 1, 301));
-    assert_eq!(cam::gradcam(a.view(), g.view())[[0, 0]], 0.003_322_269);
+    assert_eq!(map(Method::GradCam, &a, &g)[[0, 0]], 0.003_322_269);
 }
 
 #[test]
 fn method_names_round_trip_through_fromstr_display_and_serde() {
     let names: Vec<&str> = Method::ALL.iter().map(Method::name).collect();
-    assert_eq!(names, ["layercam", "layercam-normal", "gradcam", "gradcam++"]);
+    let every = ["layercam", "layercam-normal", "gradcam", "gradcam++", "hirescam", "gradcam-elementwise", "xgradcam", "eigencam"];
+    assert_eq!(names, [every.as_slice(), &["eigengradcam", "scorecam"]].concat());
+    assert_eq!(Method::PAPER.map(|m| m.name()), ["layercam", "layercam-normal", "gradcam", "gradcam++"]);
     for method in Method::ALL {
         assert_eq!(method.to_string().parse::<Method>().unwrap(), method);
         let json = serde_json::to_string(&method).unwrap();
         assert_eq!(json, format!("\"{}\"", method.name()));
         assert_eq!(serde_json::from_str::<Method>(&json).unwrap(), method);
     }
-    let error = "scorecam".parse::<Method>().unwrap_err().to_string();
-    assert!(error.contains("scorecam") && error.contains("layercam, layercam-normal, gradcam, gradcam++"), "{error}");
+    let error = "gradcam-plus".parse::<Method>().unwrap_err().to_string();
+    assert!(error.contains("gradcam-plus") && error.contains("layercam, layercam-normal, gradcam, gradcam++, hirescam"), "{error}");
     assert!(serde_json::from_str::<Method>("\"LayerCam\"").is_err());
 }
 

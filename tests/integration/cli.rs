@@ -32,6 +32,7 @@ fn explains_a_photo_with_every_method() {
     let run = layercam(&["explain", "--image", "samples/chelsea.png", "--method", "all", "--save-tensors", "--out", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", stderr(&run));
     let s = summary(&out);
+    assert_eq!(s["methods"], serde_json::json!(["layercam", "layercam-normal", "gradcam", "gradcam++"]), "`all` is the paper's four");
     assert_eq!(s["class"], 282);
     assert_eq!(s["top"][0]["label"], "tiger cat");
     let top5: Vec<u64> = s["top"].as_array().unwrap().iter().map(|p| p["class"].as_u64().unwrap()).collect();
@@ -52,6 +53,53 @@ fn explains_a_photo_with_every_method() {
     let bbox: Vec<u64> = s["box"]["layercam"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     assert!(bbox[0] < bbox[2] && bbox[1] < bbox[3] && bbox[2] <= 224 && bbox[3] <= 224);
     assert!(out.join("fused/layercam.png").exists() && out.join("input.png").exists());
+}
+
+/// The methods beyond the paper's write the same files as the paper's (npy, png, summary.json), and
+/// through the CLI their maps are pytorch-grad-cam's (the zoo's float64 references, methods_golden).
+#[test]
+fn the_other_methods_write_their_maps_and_equal_pytorch_grad_cam() {
+    let out = temp("methods");
+    let zoo = root().join("tests/fixtures/zoo");
+    let fixture = zoo.join("resnet50-torchscript-17");
+    let methods = ["hirescam", "gradcam-elementwise", "xgradcam", "eigencam", "eigengradcam", "scorecam"];
+    let (model, input) = (fixture.join("model.onnx"), zoo.join("input.npy"));
+    let args = ["--model", model.to_str().unwrap(), "--input-npy", input.to_str().unwrap(), "--class", "5"];
+    let run = layercam(&[&["explain"], &args[..], &["--method", &methods.join(","), "--out", out.to_str().unwrap()]].concat());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&out);
+    assert_eq!(s["methods"], serde_json::json!(methods));
+    assert_eq!(s["smoothing"], serde_json::json!({ "aug": false, "eigen": false }));
+    assert!(s["timings_ms"]["masked_passes"].as_f64().unwrap() > 0.0, "Score-CAM's passes are timed");
+    for (i, layer) in s["layers"].as_array().unwrap().iter().enumerate() {
+        for method in methods {
+            let ours: Array2<f32> = ndarray_npy::read_npy(out.join(layer["maps"][method].as_str().unwrap())).unwrap();
+            let exact: Array2<f64> = ndarray_npy::read_npy(fixture.join(format!("float64/{method}/{i}.npy"))).unwrap();
+            let scale = exact.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
+            let error = ours.iter().zip(&exact).fold(0f64, |m, (&a, &b)| m.max((a as f64 - b).abs() / scale));
+            println!("{method} layer {i}: max error {error:.1e} of the map's max");
+            assert!(error < 3e-2, "{method} layer {i}: {error}");
+            assert!(out.join(format!("overlays/{method}/{}.png", layercam::report::file_stem(layer["name"].as_str().unwrap()))).exists());
+        }
+    }
+    for method in methods {
+        assert!(out.join(format!("fused/{method}.npy")).exists() && out.join(format!("fused/{method}.png")).exists(), "{method}");
+    }
+
+    // `every`, smoothed both ways: ten methods, each map of the augmentations' mean in [0, 1).
+    let smooth = temp("smooth");
+    let run = layercam(&[&["explain"], &args[..], &["--method", "every", "--aug-smooth", "--eigen-smooth", "--out", smooth.to_str().unwrap()]].concat());
+    assert!(run.status.success(), "{}", stderr(&run));
+    let s = summary(&smooth);
+    assert_eq!(s["methods"].as_array().unwrap().len(), 10);
+    assert_eq!(s["smoothing"], serde_json::json!({ "aug": true, "eigen": true }));
+    assert!(s["timings_ms"]["backward_and_augmented_runs"].as_f64().is_some());
+    for layer in s["layers"].as_array().unwrap() {
+        for (_, path) in layer["maps"].as_object().unwrap() {
+            let map: Array2<f32> = ndarray_npy::read_npy(smooth.join(path.as_str().unwrap())).unwrap();
+            assert!(map.iter().all(|v| (0.0..1.0).contains(v)), "{path}");
+        }
+    }
 }
 
 #[test]

@@ -18,7 +18,10 @@ fn raw() -> ClassRawMaps {
             Layer { name: "a".into(), shape: [1, 2, 2], tokens: None },
             Layer { name: "b".into(), shape: [1, 4, 4], tokens: None },
         ],
+        methods: Method::PAPER.to_vec(),
+        smoothing: Default::default(),
         maps: vec![vec![small; 4], vec![large; 4]],
+        score_passes: vec![Default::default(); 2],
         spans: vec![],
     }
 }

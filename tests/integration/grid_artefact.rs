@@ -4,7 +4,7 @@
 //! that feed no strided op keep their own gradient.
 
 use crate::common::net::*;
-use layercam::cam::{self, Method};
+use layercam::cam::{self, LayerTensors, Method, Reduce};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers, strided_consumer};
 use layercam::runtime::Explainer;
@@ -57,7 +57,12 @@ fn maps(model: &Classifier, layers: &[&str], from: GradientFrom) -> Vec<Array2<f
         Array4::from_shape_fn((1, 3, 16, 16), |(_, c, y, x)| (0.3 * y as f32 + c as f32).sin() + (0.25 * x as f32 - c as f32).cos());
     let forward = explainer.forward(input.view()).unwrap();
     let gradients = explainer.backward(&forward, &[0]).unwrap();
-    forward.activations.iter().zip(&gradients).map(|(a, g)| cam::raw_map(Method::LayerCam, a.view(), g.index_axis(Axis(0), 0))).collect()
+    forward
+        .activations
+        .iter()
+        .zip(&gradients)
+        .map(|(a, g)| cam::raw_map(Method::LayerCam, LayerTensors::new(a.view(), g.index_axis(Axis(0), 0)), Reduce::Sum).unwrap())
+        .collect()
 }
 
 #[test]

@@ -52,10 +52,7 @@ fn a_frames_rgba_pixels_are_its_photo_and_a_wrong_frame_is_named() {
     let picture = frame_picture(width, height, rgba).unwrap();
     assert_eq!(picture.dimensions(), (9, 8));
     assert_eq!(picture.get_pixel(4, 3).0, [31, 62, 224], "pixel 3 × 9 + 4 = 31, alpha dropped");
-    assert_eq!(
-        frame_picture(9, 8, vec![0; 10]).unwrap_err().to_string(),
-        "invalid input: a 9×8 frame has 288 bytes of RGBA, not 10"
-    );
+    assert_eq!(frame_picture(9, 8, vec![0; 10]).unwrap_err().to_string(), "invalid input: a 9×8 frame has 288 bytes of RGBA, not 10");
     assert_eq!(
         frame_picture(9, 4, vec![0; 144]).unwrap_err().to_string(),
         "invalid input: the frame is 9×4; a frame's sides must lie between 8 and 16384 pixels"

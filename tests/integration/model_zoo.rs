@@ -6,15 +6,17 @@
 //! max(1e-3, 10 × torch float32's own median) (torch float32 itself misses 1e-3 in the median of some
 //! full-size Grad-CAM maps; see scripts/torch_reference.py). Run with `--nocapture` for the figures.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use layercam::cam::{self, Method};
+use crate::common::zoo::{assert_every_fixture, errors, fixtures};
+
+use layercam::cam::{self, LayerTensors, Method, Reduce, Smoothing};
 use layercam::model::classifier::Classifier;
 use layercam::model::layers::{GradientFrom, auto_layers};
 use layercam::protocol::{Request, Response};
 use layercam::runtime::Explainer;
 use layercam::session::Session;
-use ndarray::{Array2, Array4, ArrayView2, Axis};
+use ndarray::{Array2, Array4, Axis};
 use ndarray_npy::read_npy;
 
 const METHODS: [Method; 3] = [Method::LayerCam, Method::GradCam, Method::GradCamPlusPlus];
@@ -30,21 +32,7 @@ struct Reference {
     torch_float32_median_error: std::collections::HashMap<String, Vec<f64>>,
 }
 
-fn fixtures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zoo");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    dirs
-}
 
-/// (max, median) of |ours − exact| / max |exact|.
-fn errors(ours: ArrayView2<f32>, exact: ArrayView2<f64>) -> (f64, f64) {
-    assert_eq!(ours.shape(), exact.shape());
-    let scale = exact.iter().fold(1e-30f64, |m, v| m.max(v.abs()));
-    let mut diff: Vec<f64> = ours.iter().zip(exact).map(|(&a, &b)| (a as f64 - b).abs() / scale).collect();
-    diff.sort_by(f64::total_cmp);
-    (diff[diff.len() - 1], diff[diff.len() / 2])
-}
 
 /// Checks one fixture; returns what is wrong with it (nothing when it passes).
 fn check(dir: &Path) -> Vec<String> {
@@ -78,7 +66,7 @@ fn check(dir: &Path) -> Vec<String> {
     println!("{name}: max |logit − float64| {logit_error:.1e}; seed batch of 2 against 1 class {batch_error:.1e}");
     for method in METHODS {
         for (i, (activation, gradient)) in forward.activations.iter().zip(&gradients).enumerate() {
-            let ours = cam::raw_map(method, activation.view(), gradient.index_axis(Axis(0), 0));
+            let ours = cam::raw_map(method, LayerTensors::new(activation.view(), gradient.index_axis(Axis(0), 0)), Reduce::Sum).unwrap();
             let exact: Array2<f64> = read_npy(dir.join(format!("float64/{}/{i}.npy", method.name()))).unwrap();
             let (max, median) = errors(ours.view(), exact.view());
             let limit = f64::max(3e-2, 10.0 * reference.torch_float32_max_error[method.name()][i]);
@@ -107,10 +95,7 @@ fn tail(name: &str) -> &str {
 
 #[test]
 fn every_fixture_model_gives_torchs_float64_maps() {
-    let dirs = fixtures();
-    assert!(dirs.len() >= 10, "only {} zoo fixtures", dirs.len());
-    let wrong: Vec<String> = dirs.iter().flat_map(|dir| check(dir)).collect();
-    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_every_fixture(check);
 }
 
 /// What the page does with each fixture dropped on it: its worker's session loads the file (no
@@ -129,7 +114,9 @@ fn the_pages_session_explains_every_fixture() {
         let [Response::ModelReady(info)] = ready.as_slice() else { panic!("{name}: {ready:?}") };
         let offered: Vec<&str> = info.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(offered, reference.layers, "{name}");
-        let responses = session.handle(Request::Explain { image: photo.clone(), class: None }, now);
+        let methods = Method::PAPER.to_vec();
+        let responses =
+            session.handle(Request::Explain { image: photo.clone(), class: None, methods, smoothing: Smoothing::default() }, now);
         let Some(Response::Maps(maps)) = responses.iter().find(|r| matches!(r, Response::Maps(_))) else { panic!("{name}: {responses:?}") };
         assert_eq!(maps.maps.len(), reference.layers.len(), "{name}");
         for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use layercam::cam::{Method, Smoothing};
 use layercam::model::layers::GradientFrom;
 use layercam::protocol::{self, Request, Response};
 use layercam::session::Session;
@@ -33,6 +34,23 @@ fn load_default(session: &mut Session) -> Vec<Response> {
     )
 }
 
+/// The page's default request for a photo: the paper's four methods, no smoothing.
+fn explain(image: Vec<u8>) -> Request {
+    Request::Explain { image, class: None, methods: Method::PAPER.to_vec(), smoothing: Smoothing::default() }
+}
+
+fn maps_of(class: usize) -> Request {
+    Request::Maps { class, methods: Method::PAPER.to_vec(), smoothing: Smoothing::default() }
+}
+
+/// The maps that end `responses`.
+fn last_maps(responses: Vec<Response>) -> layercam::protocol::ClassRawMaps {
+    match responses.into_iter().last() {
+        Some(Response::Maps(maps)) => maps,
+        other => panic!("expected maps, got {other:?}"),
+    }
+}
+
 fn failure(responses: &[Response]) -> String {
     match responses {
         [Response::Failed { message, .. }] => message.clone(),
@@ -50,9 +68,12 @@ fn load_explain_retarget() {
     assert_eq!(info.candidates.iter().filter(|c| c.auto).count(), 5);
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
-    let responses = send(&mut session, Request::Explain { image, class: None });
-    let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
+    let responses = send(&mut session, explain(image));
+    let [Response::Prediction { top, seen, spans }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(top[0].label, "tiger cat");
+    // The photo's backward comes with its forward; its maps need no other.
+    let steps: Vec<&str> = spans.iter().chain(&maps.spans).map(|s| s.what.as_str()).collect();
+    assert_eq!(steps, ["decode the photo", "preprocess", "forward", "backward", "raw maps"]);
     assert_eq!((seen.width, seen.height, seen.rgb.len()), (224, 224, 224 * 224 * 3));
     assert_eq!(maps.class, 282);
     for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {
@@ -60,10 +81,59 @@ fn load_explain_retarget() {
         assert!(per_method.iter().all(|m| m.len() == layer.shape[1] * layer.shape[2]));
     }
 
-    let retargeted = send(&mut session, Request::Retarget { class: 285 });
+    let retargeted = send(&mut session, maps_of(285));
     let [Response::Maps(other)] = retargeted.as_slice() else { panic!("maps") };
     assert_eq!(other.class, 285);
+    assert_eq!(other.spans.iter().map(|s| s.what.as_str()).collect::<Vec<_>>(), ["backward", "raw maps"]);
     assert_ne!(other.maps, maps.maps, "another class, other maps");
+}
+
+/// The page asks for the methods it shows: other methods and smoothings reuse the image's runs;
+/// Score-CAM's passes come in chunks with their progress, and its map with the last chunk.
+#[test]
+fn other_methods_smoothings_and_score_cams_chunks() {
+    let mut session = Session::default();
+    load_default(&mut session);
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let methods = vec![Method::HiResCam, Method::EigenCam, Method::ScoreCam];
+    let ask = |smoothing| Request::Maps { class: 282, methods: methods.clone(), smoothing };
+    let first = last_maps(send(&mut session, explain(image)));
+    assert_eq!(first.methods, Method::PAPER);
+    let plain = last_maps(send(&mut session, ask(Smoothing::default())));
+    assert_eq!(plain.methods, methods);
+    // Score-CAM's map waits for its passes: one per channel: 32 on the shallowest layer.
+    assert!((0..5).all(|l| plain.has(l, Method::HiResCam) && plain.has(l, Method::EigenCam) && !plain.has(l, Method::ScoreCam)));
+    let passes: Vec<usize> = plain.score_passes.iter().map(|p| p.total).collect();
+    assert_eq!(passes, [32, 144, 240, 672, 1280]);
+
+    let chunk = |passes, smoothing| Request::ScoreCam { layer: 0, passes, class: 282, methods: methods.clone(), smoothing };
+    let out_of_order = failure(&send(&mut session, chunk((16, 32), Smoothing::default())));
+    assert_eq!(out_of_order, "invalid input: Score-CAM passes 16..32 asked for; 0 of 32 are done");
+    let half = send(&mut session, chunk((0, 16), Smoothing::default()));
+    let [Response::ScoreProgress(progress)] = half.as_slice() else { panic!("{half:?}") };
+    assert_eq!((progress.done, progress.total), (16, 32));
+    assert!(progress.ms_per_pass > 0.0);
+    let done = send(&mut session, chunk((16, 32), Smoothing::default()));
+    let [Response::Maps(scored)] = done.as_slice() else { panic!("{done:?}") };
+    assert!(scored.has(0, Method::ScoreCam) && !scored.has(1, Method::ScoreCam));
+    let score_map = &scored.maps[0][2];
+    assert!(score_map.iter().all(|v| v.is_finite() && *v >= 0.0) && score_map.iter().any(|&v| v > 0.0));
+
+    // aug_smooth: six runs; the image's own passes are kept, the augmentations' are still to do.
+    let aug = Smoothing { aug: true, eigen: false };
+    let smoothed = last_maps(send(&mut session, ask(aug)));
+    assert_eq!((smoothed.score_passes[0].done, smoothed.score_passes[0].total), (32, 192));
+    assert!(!smoothed.has(0, Method::ScoreCam));
+    let next = send(&mut session, chunk((32, 40), aug));
+    assert!(matches!(next.as_slice(), [Response::ScoreProgress(p)] if (p.done, p.total) == (40, 192)), "{next:?}");
+    // A mean of six maps scaled to [0, 1): each reaches ≈ 1 somewhere, so the mean reaches ⅙ at least.
+    let max = smoothed.maps[0][0].iter().copied().fold(0f32, f32::max);
+    assert!((1.0 / 6.0..1.0).contains(&max), "aug_smooth's mean of min-max scaled maps: max {max}");
+    assert_ne!(smoothed.maps[0][0], plain.maps[0][0]);
+    // Back without it: the same maps as before, the image's own passes still there.
+    let again = last_maps(send(&mut session, ask(Smoothing::default())));
+    assert_eq!(again.maps[0][..2], plain.maps[0][..2]);
+    assert!(again.has(0, Method::ScoreCam));
 }
 
 #[test]
@@ -76,19 +146,19 @@ fn a_bad_model_is_refused_and_the_previous_one_stays() {
     ));
     assert!(message.starts_with("not an ONNX model"), "{message}");
     let image = std::fs::read(root().join("samples/coffee.png")).unwrap();
-    let responses = send(&mut session, Request::Explain { image, class: None });
+    let responses = send(&mut session, explain(image));
     assert!(matches!(&responses[0], Response::Prediction { top, .. } if top[0].label == "espresso"));
 }
 
 #[test]
 fn bad_images_and_requests_out_of_order_say_what_is_wrong() {
     let mut session = Session::default();
-    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    let message = failure(&send(&mut session, maps_of(3)));
     assert_eq!(message, "invalid input: no model is loaded yet");
     load_default(&mut session);
-    let message = failure(&send(&mut session, Request::Explain { image: b"\x89PNG broken".to_vec(), class: None }));
+    let message = failure(&send(&mut session, explain(b"\x89PNG broken".to_vec())));
     assert!(message.starts_with("the image cannot be decoded"), "{message}");
-    let message = failure(&send(&mut session, Request::Retarget { class: 3 }));
+    let message = failure(&send(&mut session, maps_of(3)));
     assert_eq!(message, "invalid input: no image has been explained yet");
     let message = failure(&send(&mut session, Request::SetLayers { layers: vec!["nope".into()], gradient_from: GradientFrom::Layer }));
     assert!(message.starts_with("unknown layer `nope`"), "{message}");
@@ -115,7 +185,7 @@ fn other_layers_replan_the_model() {
 
 #[test]
 fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
-    use layercam::cam::{Fusion, Method};
+    use layercam::cam::Fusion;
     use layercam::experiments::occlusion::Region;
     let mut session = Session::default();
     let ready = load_default(&mut session);
@@ -125,7 +195,7 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
     assert_eq!(failure(&send(&mut session, occlude(paper.clone()))), "invalid input: no image has been explained yet");
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
-    send(&mut session, Request::Explain { image, class: None });
+    send(&mut session, explain(image));
     let responses = send(&mut session, occlude(paper.clone()));
     let [Response::Occlusion(report)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(report.class, 282);
@@ -177,21 +247,20 @@ fn send_frame(session: &mut Session, request: Request) -> Vec<Response> {
     session.handle(decoded, now).iter().map(|r| protocol::decode(&protocol::encode(r)).unwrap()).collect()
 }
 
-/// A sample photo's pixels as a canvas gives them: RGBA, opaque.
-fn frame_of(sample: &str, target: layercam::live::Target, methods: &[layercam::cam::Method]) -> Request {
+/// A sample photo's pixels as a canvas gives them: RGBA, opaque; no smoothing.
+fn frame_of(sample: &str, target: layercam::live::Target, methods: &[Method]) -> Request {
     let photo = image::open(root().join(format!("samples/{sample}.png"))).unwrap().into_rgba8();
     let (width, height) = photo.dimensions();
-    Request::Frame { width, height, rgba: photo.into_raw(), target, methods: methods.to_vec() }
+    Request::Frame { width, height, rgba: photo.into_raw(), target, methods: methods.to_vec(), smoothing: Smoothing::default() }
 }
 
 #[test]
 fn a_live_frame_is_explained_as_the_same_photo_would_be_for_the_class_it_follows() {
-    use layercam::cam::Method;
     use layercam::live::Target;
     let mut session = Session::default();
     load_default(&mut session);
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
-    let photo = send(&mut session, Request::Explain { image, class: None });
+    let photo = send(&mut session, explain(image));
     let [Response::Prediction { top: photo_top, seen: photo_seen, .. }, Response::Maps(photo_maps)] = photo.as_slice() else { panic!() };
 
     let responses = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: None }, &[Method::LayerCam]));
@@ -200,12 +269,12 @@ fn a_live_frame_is_explained_as_the_same_photo_would_be_for_the_class_it_follows
     assert_eq!(maps.class, 282, "tiger cat, the top-1");
     let steps: Vec<&str> = spans.iter().chain(&maps.spans).map(|s| s.what.as_str()).collect();
     assert_eq!(steps, ["read the frame", "preprocess", "forward", "backward", "raw maps"]);
-    // The methods on screen only (LayerCAM, first in Method::ALL), bit for bit the photo's.
+    // The methods on screen only (LayerCAM, first of the photo's four), bit for bit the photo's.
+    assert_eq!(maps.methods, [Method::LayerCam]);
     for (frame_layer, photo_layer) in maps.maps.iter().zip(&photo_maps.maps) {
-        assert_eq!(frame_layer[0], photo_layer[0]);
-        assert!(frame_layer[1..].iter().all(Vec::is_empty), "no map of a method not on screen");
+        assert_eq!(frame_layer.as_slice(), &photo_layer[..1]);
     }
-    assert!(maps.has(Method::LayerCam) && !maps.has(Method::GradCam));
+    assert!((0..5).all(|l| maps.has(l, Method::LayerCam) && !maps.has(l, Method::GradCam)));
 
     // Egyptian cat (0.340) on screen trails tiger cat (0.408) by less than the hysteresis: it stays.
     let kept = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: Some(285) }, &[Method::LayerCam]));
@@ -218,7 +287,7 @@ fn a_live_frame_is_explained_as_the_same_photo_would_be_for_the_class_it_follows
 
 #[test]
 fn a_locked_class_fixes_the_seed_and_the_last_frame_is_the_image_for_what_follows() {
-    use layercam::cam::{Fusion, Method};
+    use layercam::cam::Fusion;
     use layercam::live::Target;
     let mut session = Session::default();
     let ready = load_default(&mut session);
@@ -226,12 +295,13 @@ fn a_locked_class_fixes_the_seed_and_the_last_frame_is_the_image_for_what_follow
     let locked = send_frame(&mut session, frame_of("coffee", Target::Locked(285), &[Method::LayerCam, Method::GradCam]));
     let [Response::Frame { top, maps: locked, .. }] = locked.as_slice() else { panic!() };
     assert_eq!((top[0].label.as_str(), locked.class), ("espresso", 285), "Egyptian cat, though the frame is an espresso");
-    // The frame is now the current image: a class switch runs its backward only, and finds the
-    // locked frame's maps again; the occlusion test computes the methods the frame did not have.
-    let retargeted = send(&mut session, Request::Retarget { class: 285 });
-    let [Response::Maps(retargeted)] = retargeted.as_slice() else { panic!() };
-    for (frame_layer, layer) in locked.maps.iter().zip(&retargeted.maps) {
-        assert_eq!((&frame_layer[0], &frame_layer[2]), (&layer[0], &layer[2]), "LayerCAM and Grad-CAM");
+    // The frame is now the current image: the page's request for the methods on screen finds the
+    // locked frame's maps again (LayerCAM and Grad-CAM, the first and third of the paper's four);
+    // the occlusion test computes the methods the frame did not have.
+    let asked = send(&mut session, maps_of(285));
+    let [Response::Maps(asked)] = asked.as_slice() else { panic!() };
+    for (frame_layer, layer) in locked.maps.iter().zip(&asked.maps) {
+        assert_eq!(frame_layer, &[layer[0].clone(), layer[2].clone()], "LayerCAM and Grad-CAM");
     }
     send_frame(&mut session, frame_of("chelsea", Target::Locked(285), &[Method::LayerCam]));
     let fusion = Fusion::paper(&layercam::model::layers::strides(&info.layers, info.input_size));
@@ -246,4 +316,32 @@ fn a_locked_class_fixes_the_seed_and_the_last_frame_is_the_image_for_what_follow
         rgba.truncate(1000);
     }
     assert_eq!(failure(&send_frame(&mut session, short)), "invalid input: a 451×300 frame has 541200 bytes of RGBA, not 1000");
+}
+
+/// A live frame as the page sends it with aug_smooth and eigen_smooth on and Score-CAM on screen:
+/// eigen_smooth is kept and aug_smooth dropped (one run a frame), and Score-CAM's maps wait for
+/// passes a frame never runs.
+#[test]
+fn a_live_frame_keeps_eigen_smooth_drops_aug_smooth_and_runs_no_score_cam_pass() {
+    use layercam::live::{Target, frame_smoothing};
+    let mut session = Session::default();
+    load_default(&mut session);
+    let methods = [Method::LayerCam, Method::ScoreCam];
+    let mut frame = frame_of("chelsea", Target::Follow { shown: None }, &methods);
+    if let Request::Frame { smoothing, .. } = &mut frame {
+        *smoothing = frame_smoothing(Smoothing { aug: true, eigen: true });
+    }
+    let responses = send_frame(&mut session, frame);
+    let [Response::Frame { maps, .. }] = responses.as_slice() else { panic!("{responses:?}") };
+    let eigen = Smoothing { aug: false, eigen: true };
+    assert_eq!(maps.smoothing, eigen);
+    assert!((0..5).all(|l| maps.has(l, Method::LayerCam) && !maps.has(l, Method::ScoreCam)));
+    assert!(maps.score_passes.iter().all(|p| p.done == 0 && p.total > 0));
+    // The same picture as a photo with eigen_smooth: the same maps; without it, others.
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let photo = last_maps(send(&mut session, Request::Explain { image, class: None, methods: methods.to_vec(), smoothing: eigen }));
+    assert_eq!(photo.maps, maps.maps);
+    let plain = last_maps(send(&mut session, Request::Maps { class: 282, methods: methods.to_vec(), smoothing: Smoothing::default() }));
+    assert!(plain.spans.iter().all(|s| s.what != "backward"), "the same class and runs: no backward");
+    assert_ne!(plain.maps[4][0], maps.maps[4][0]);
 }

@@ -6,7 +6,7 @@
 
 use crate::common::gpu::*;
 use image::RgbImage;
-use layercam::cam::{Fusion, Method};
+use layercam::cam::{Fusion, LayerTensors, Method, Reduce};
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::gpu::Gpu;
@@ -44,7 +44,8 @@ async fn timings_of_both_paths_in_the_browser() {
     let g: Vec<ArrayView3<f32>> = gradients.iter().map(|g| g.view()).collect();
     let names: Vec<String> = crate::common::LAYERS.iter().map(|l| l.to_string()).collect();
     let settings = Settings { methods: vec![Method::LayerCam], ..Settings::default() };
-    let raw = explain::raw_maps(&names, &activations, &g, &settings.methods).expect("raw maps");
+    let tensors: Vec<LayerTensors> = activations.iter().zip(&g).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let raw = explain::raw_maps(&names, &tensors, &settings.methods, Reduce::Sum).expect("raw maps");
     let fusion = Fusion::all_scaled(5);
     for side in [224, 1024] {
         let seen = RgbImage::from_pixel(side, side, image::Rgb([90, 120, 150]));

@@ -39,7 +39,7 @@ fn layercam_on_a_hand_made_tensor() {
     // Two channels over 1×2: left 1·1 + 2·0 = 1, right 1·0 + 2·1 = 2 (negative gradients dropped).
     let activation = array![[[1.0, 1.0]], [[2.0, 2.0]]];
     let gradient = array![[[1.0, -1.0]], [[-0.5, 1.0]]];
-    assert_eq!(cam::layercam(activation.view(), gradient.view()), array![[1.0, 2.0]]);
+    assert_eq!(cam::layercam(activation.view(), gradient.view(), cam::Reduce::Sum).unwrap(), array![[1.0, 2.0]]);
 }
 
 /// The page's conversation with its worker, in the browser: encoded requests into a `Session`,
@@ -72,20 +72,31 @@ fn the_worker_session_answers_encoded_requests() {
     let [Response::ModelReady(info)] = ready.as_slice() else { panic!("{ready:?}") };
     assert_eq!((info.classes, info.labels[2].as_str()), (3, "class 2"));
 
-    // A 16×16 PNG made here, explained: the prediction, then one raw map per method and layer.
+    // A 16×16 PNG made here, explained: the prediction, then one raw map per method and layer
+    // (Score-CAM's empty until its passes have run).
     let mut png = std::io::Cursor::new(Vec::new());
     image::RgbImage::from_fn(16, 16, |x, y| image::Rgb([(x * 16) as u8, (y * 16) as u8, 128]))
         .write_to(&mut png, image::ImageFormat::Png)
         .unwrap();
-    let explained = send(&mut session, &Request::Explain { image: png.into_inner(), class: Some(1) });
+    let (methods, smoothing) = (cam::Method::ALL.to_vec(), cam::Smoothing::default());
+    let explain = Request::Explain { image: png.into_inner(), class: Some(1), methods: methods.clone(), smoothing };
+    let explained = send(&mut session, &explain);
     let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = explained.as_slice() else { panic!("{explained:?}") };
     assert_eq!(top.len(), 3);
     assert_eq!((seen.width, seen.height), (8, 8));
     assert_eq!(maps.class, 1);
-    assert!(maps.maps.iter().all(|layer| layer.len() == 4));
+    assert!(maps.maps.iter().all(|layer| layer.len() == methods.len()));
+    assert!(!maps.has(0, cam::Method::ScoreCam) && maps.has(0, cam::Method::EigenCam));
+
+    // Score-CAM's four masked passes in two chunks: progress, then its map.
+    let chunk = |passes| Request::ScoreCam { layer: 0, passes, class: 1, methods: methods.clone(), smoothing };
+    let half = send(&mut session, &chunk((0, 2)));
+    assert!(matches!(half.as_slice(), [Response::ScoreProgress(p)] if (p.done, p.total) == (2, 4)), "{half:?}");
+    let done = send(&mut session, &chunk((2, 4)));
+    assert!(matches!(done.as_slice(), [Response::Maps(maps)] if maps.has(0, cam::Method::ScoreCam)), "{done:?}");
 
     // Garbage is answered with a message, not a dead worker.
-    let refused = send(&mut session, &Request::Explain { image: b"garbage".to_vec(), class: None });
+    let refused = send(&mut session, &Request::Explain { image: b"garbage".to_vec(), class: None, methods, smoothing });
     assert!(matches!(refused.as_slice(), [Response::Failed { message, .. }] if message.contains("cannot be decoded")));
 }
 

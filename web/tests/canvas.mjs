@@ -1,4 +1,5 @@
-// The pictures on a page's canvases, shared by the page tests (page.test.mjs, live.test.mjs).
+// What the page tests read of a page: its canvases' pixels and a few counters, shared by the page
+// tests (page.test.mjs, methods.test.mjs, live.test.mjs; not a test file: node --test runs only *.test.mjs).
 
 /** The pixels of a canvas, as a data URL (equal pictures give equal strings). */
 export const pixels = (page, selector) => page.$eval(selector, (c) => c.toDataURL());
@@ -10,3 +11,9 @@ export const colours = (page, selector) => page.$eval(selector, (c) => {
   for (let i = 0; i < data.length; i += 4 * 97) seen.add(`${data[i]},${data[i + 1]},${data[i + 2]}`);
   return seen.size;
 });
+
+/** The forward passes the page has asked for (the details panel's counter). */
+export const forwards = async (page) => Number(await page.textContent('#forward-count'));
+
+/** The trimmed text of every element matching `selector`. */
+export const texts = (page, selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent.trim()));

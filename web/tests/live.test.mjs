@@ -195,6 +195,31 @@ test('a hidden tab pauses the frames; shown again, they resume', async () => {
   await waitForFrames(paused + 3);
 });
 
+test('compare two while live: every frame brings both methods; aug smooth waits for a frozen frame', async (t) => {
+  await page.click('#compare');
+  await page.waitForSelector('.compare-bar');
+  await waitForFrames((await frames()) + 2);
+  await page.waitForFunction(() => document.querySelectorAll('#grid tbody tr').length === 2 && document.querySelector('#grid[aria-busy="false"]'));
+  assert.ok(await colours('#fused-0') > 20 && await colours('#fused-1') > 20, 'both compared methods drawn on live frames');
+  // aug_smooth would run the network six times a frame: frames go on without it, and say so.
+  await page.check('#aug-smooth');
+  await page.waitForFunction(() => document.querySelector('#live-rate').textContent.endsWith('aug smooth on a frozen frame only'));
+  const started = Date.now();
+  await waitForFrames((await frames()) + 3);
+  t.diagnostic(`three frames with aug smooth ticked: ${Date.now() - started} ms; ${await page.textContent('#live-rate')}`);
+  // Frozen, the frame is a photo again: its maps come with aug smooth (other pictures).
+  await page.keyboard.press('f');
+  await page.waitForFunction(() => document.querySelector('#live-rate').textContent.startsWith('Frozen'));
+  const plain = await pixels('#fused-0');
+  await page.waitForFunction((b) => document.querySelector('#fused-0').toDataURL() !== b, plain);
+  await page.uncheck('#aug-smooth');
+  await page.click('#compare-done');
+  await page.click('#freeze');
+  await page.waitForSelector('#freeze[aria-pressed="false"]');
+  await page.waitForFunction(() => document.querySelectorAll('#grid tbody tr').length === 1);
+  await waitForFrames((await frames()) + 2);
+});
+
 test('Stop releases the camera (every track ended) and keeps the last frame as the photo', async () => {
   assert.ok((await liveTracks()).includes('live'));
   await page.click('#stop-live');

@@ -50,8 +50,8 @@ after(async () => {
 
 const pixels = (selector) => canvas.pixels(page, selector);
 const colours = (selector) => canvas.colours(page, selector);
-const forwards = async () => Number(await page.textContent('#forward-count'));
-const texts = (selector) => page.$$eval(selector, (els) => els.map((e) => e.textContent.trim()));
+const forwards = () => canvas.forwards(page);
+const texts = (selector) => canvas.texts(page, selector);
 const waitForMaps = (label) => page.waitForFunction(
   (l) => document.querySelector('#status').textContent.includes(`looks for “${l}”`), label);
 /** Waits until the grid shows `columns` columns of maps (the fused one included), all drawn. */
@@ -411,7 +411,9 @@ test('a vision transformer dropped on the page: its patch tokens are a map like 
   const vit = readFileSync('tests/fixtures/zoo/vit_b_16-dynamo-18/model.onnx');
   const started = Date.now();
   await drop('.model-drop', 'vit_b_16.onnx', vit, '');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Model vit_b_16.onnx ready'));
+  // The model in use, not the status line: with a photo on screen the page explains it at once, and
+  // "Model … ready" can give way to that photo's status before a check sees it.
+  await page.waitForFunction(() => document.querySelector('#model-in-use').textContent.startsWith('vit_b_16.onnx ·'));
   t.diagnostic(`ViT ready after ${Date.now() - started} ms: ${await page.textContent('#model-in-use')}`);
   await page.click('.sample >> nth=0');
   await waitForGrid(3); // the patch embedding, the last block's tokens, the fused map

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 use layercam::Result;
-use layercam::cam::Method;
+use layercam::cam::{self, LayerTensors, Method, Reduce};
 use layercam::display;
 use layercam::explain::{self, Settings};
 use layercam::model::layers::GradientFrom;
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
     let one = &five[..1];
     let gradients = explainer.backward(&forward, one)?;
     let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-    let all_methods = Settings { methods: Method::ALL.to_vec(), ..Settings::default() };
+    let paper_methods = Settings { methods: Method::PAPER.to_vec(), ..Settings::default() };
     let size = (height, width);
 
     let stages: Vec<Stage> = vec![
@@ -108,7 +108,7 @@ pub fn run(args: Args) -> Result<()> {
         (
             "CAM maths, 4 methods, all layers + fusion + box",
             Box::new(|| {
-                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &all_methods, &job.fusion, size));
+                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &paper_methods, &job.fusion, size));
             }),
         ),
         (
@@ -137,6 +137,7 @@ pub fn run(args: Args) -> Result<()> {
         peak_resident()
     );
     profile(explainer, &pre.input)?;
+    method_costs(&args, explainer, &pre.input, &forward.activations, &per_layer)?;
     pictures(&args, &job, &forward.activations, &per_layer, &pre.seen, one[0])?;
 
     runtime::set_threads(1);
@@ -163,6 +164,32 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// What each method costs beyond the forward and backward they share: its raw maps of every layer
+/// (median of `--runs`), and for Score-CAM the masked forward passes, one per channel, timed on one
+/// batch of the deepest layer's channels.
+fn method_costs(
+    args: &Args,
+    explainer: &runtime::Explainer,
+    input: &ndarray::Array4<f32>,
+    activations: &[Array3<f32>],
+    gradients: &[ArrayView3<f32>],
+) -> Result<()> {
+    println!("\n{:<48} {:>10}", "raw maps of every layer, per method", "ms");
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    for method in Method::ALL.into_iter().filter(|m| !m.needs_forwards()) {
+        let ms = median_ms(args.runs, &|| tensors.iter().for_each(|&t| drop(cam::raw_map(method, t, Reduce::Sum))));
+        println!("{:<48} {ms:>10.1}", method.name());
+    }
+    let deepest = activations.last().expect("at least one layer").view();
+    let batch = runtime::MASKED_BATCH.min(deepest.dim().0);
+    explainer.masked_logits(input.view(), deepest, 0..batch)?; // a failure is reported here, not dropped in the timing
+    let per_pass = median_ms(args.runs.min(5), &|| drop(explainer.masked_logits(input.view(), deepest, 0..batch))) / batch as f64;
+    let channels: usize = activations.iter().map(|a| a.dim().0).sum();
+    println!("{:<48} {per_pass:>10.1}", format!("scorecam: one masked pass (batches of {batch})"));
+    println!("{:<48} {:>10.0}", format!("scorecam: {channels} passes, every layer"), per_pass * channels as f64);
+    Ok(())
+}
+
 /// The CAM maths with every picture (LayerCAM, the paper's fusion), on the CPU and on the GPU, at the
 /// model's input size and at 1024² output: from tensors (what the CLI does per class) and from raw
 /// maps (what a slider move redraws in the page).
@@ -181,7 +208,8 @@ fn pictures(
     }
     let settings = Settings::default();
     let layers: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
-    let raw = explain::raw_maps(&layers, activations, gradients, &settings.methods)?;
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let raw = explain::raw_maps(&layers, &tensors, &settings.methods, Reduce::Sum)?;
     let fusion = &job.fusion;
     let views: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     for side in [seen.width(), 1024] {

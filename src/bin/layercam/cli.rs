@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::{bench, eval, explain};
 use layercam::Result;
 use layercam::bounds::Bounds;
+use layercam::cam::Smoothing;
 use layercam::model::Model;
 use layercam::model::labels::Labels;
 use layercam::model::layers::{GradientFrom, TokenGrid, candidates};
@@ -40,6 +41,25 @@ impl ModelArgs {
     }
 }
 
+/// pytorch-grad-cam's two smoothings, for every method.
+#[derive(Clone, Copy, clap::Args)]
+pub struct SmoothingArgs {
+    /// Average each map over six augmentations of the input (mirrored or not, × 0.9, 1, 1.1: pytorch-grad-cam's
+    /// aug_smooth), each min-max scaled: 6 forward and backward runs
+    #[arg(long)]
+    aug_smooth: bool,
+    /// Each method's weighted activations projected on their first principal component instead of summed over
+    /// the channels (pytorch-grad-cam's eigen_smooth, its sign chosen as EigenCAM's)
+    #[arg(long)]
+    eigen_smooth: bool,
+}
+
+impl From<SmoothingArgs> for Smoothing {
+    fn from(args: SmoothingArgs) -> Self {
+        Smoothing { aug: args.aug_smooth, eigen: args.eigen_smooth }
+    }
+}
+
 /// `--model`, or the model built into the binary (EfficientNet-Lite0 with its sidecar and labels),
 /// so that an installed `layercam` works from any directory.
 fn load_model(path: Option<&Path>) -> Result<Model> {
@@ -59,8 +79,8 @@ fn load_model(path: Option<&Path>) -> Result<Model> {
 #[command(
     name = "layercam",
     version,
-    about = "Where an image classifier looks, at every stage of the network: LayerCAM, Grad-CAM and \
-             Grad-CAM++ for ONNX classifiers"
+    about = "Where an image classifier looks, at every stage of the network: LayerCAM, Grad-CAM, \
+             Grad-CAM++ and the gradient and score family (HiResCAM, XGradCAM, EigenCAM, Score-CAM…) for ONNX classifiers"
 )]
 struct Cli {
     #[command(subcommand)]

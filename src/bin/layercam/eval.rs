@@ -19,14 +19,14 @@ use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess::{self, Recipe};
 use layercam::runtime;
 use layercam::{Error, Result};
-use ndarray::{Array2, Array4, ArrayView2, Axis};
+use ndarray::{Array2, Array4, ArrayView2};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cli::{ModelArgs, within};
+use crate::cli::{ModelArgs, SmoothingArgs, within};
 use crate::explain::{Job, list_images, parse_methods};
 use crate::plot;
 
@@ -101,9 +101,11 @@ struct Common {
     /// `auto` (one layer per stage) or tensor names separated by commas; see `layercam layers`
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     layers: Vec<String>,
-    /// layercam, layercam-normal, gradcam, gradcam++ (comma-separated) or all
+    /// Methods as for `explain` (comma-separated), all (the paper's four) or every
     #[arg(long, default_value = "layercam,gradcam,gradcam++", value_delimiter = ',')]
     method: Vec<String>,
+    #[command(flatten)]
+    smoothing: SmoothingArgs,
     /// Override the sidecar's preprocessing: efficientnet-lite or torchvision
     #[arg(long)]
     preprocess: Option<Recipe>,
@@ -203,7 +205,8 @@ pub fn run(args: Args) -> Result<()> {
 /// Explains every image of the folder on both cores, scores it, and reports.
 fn evaluate(common: &Common, scorer: &dyn Scorer) -> Result<()> {
     let settings = Settings { methods: parse_methods(&common.method)?, ..Settings::default() };
-    let job = Job::prepare(&common.model, common.preprocess, (&common.layers, common.gradient_from), settings)?;
+    let mut job = Job::prepare(&common.model, common.preprocess, (&common.layers, common.gradient_from), settings)?;
+    job.smoothing = common.smoothing.into();
     let truths = match &common.labels {
         Some(path) => Some(read_labels(path, &job)?),
         None => None,
@@ -250,11 +253,11 @@ fn explain_image(job: &Job, path: &Path, truth: Option<usize>) -> Result<Explain
     let forward = job.explainer.forward(input.view())?;
     let top: Vec<usize> = top_classes(&forward.logits, &job.model.labels, 5).iter().map(|p| p.class).collect();
     let class = truth.unwrap_or(top[0]);
-    let gradients = job.explainer.backward(&forward, &[class])?;
-    let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-    let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
-    let maps = explain::class_maps(class, &names, &forward.activations, &per_layer, &job.settings, &job.fusion, (height, width))?;
     let probability = explain::softmax(&forward.logits)[class];
+    let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
+    let (runs, _) = job.runs(input.clone(), forward, &[class])?;
+    let raw = explain::runs_raw_maps(&names, &runs, (0, class), &job.settings.methods, job.smoothing)?;
+    let maps = explain::fuse_stages(class, raw, &job.settings, &job.fusion, (height, width));
     Ok(Explained { name: file_name(path), photo, input, top, class, probability, maps })
 }
 

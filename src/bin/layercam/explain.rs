@@ -7,20 +7,20 @@ use std::time::Instant;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use layercam::bounds::{FRACTION, POSITIVE};
-use layercam::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice};
+use layercam::cam::{Colormap, FuseChoice, Fusion, LayerTensors, Method, ScaleChoice, Smoothing};
 use layercam::display::{self, Shown};
-use layercam::explain::{self, Settings, top_classes};
+use layercam::explain::{self, Run, Settings, top_classes};
 use layercam::gpu::Gpu;
 use layercam::model::Model;
 use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess::{self, Preprocessed, Recipe};
 use layercam::report::{self, Context, OutputFile, Tensors};
-use layercam::runtime::{self, Explainer};
+use layercam::runtime::{self, Explainer, Forward};
 use layercam::{Error, Result};
-use ndarray::{Array3, ArrayD, ArrayView3, Axis, Ix4};
+use ndarray::{Array4, ArrayD, ArrayView3, Axis, Ix4};
 use rayon::prelude::*;
 
-use crate::cli::{ModelArgs, within};
+use crate::cli::{ModelArgs, SmoothingArgs, within};
 
 /// Image file extensions a folder run picks up.
 const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "webp", "gif", "bmp"];
@@ -44,9 +44,12 @@ pub struct Args {
     /// `auto` (one layer per stage) or tensor names separated by commas; see `layercam layers`
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     layers: Vec<String>,
-    /// layercam, layercam-normal, gradcam, gradcam++ (comma-separated) or all
+    /// layercam, layercam-normal, gradcam, gradcam++, hirescam, gradcam-elementwise, xgradcam,
+    /// eigencam, eigengradcam, scorecam (comma-separated); all (the paper's first four) or every
     #[arg(long, default_value = "layercam", value_delimiter = ',')]
     method: Vec<String>,
+    #[command(flatten)]
+    smoothing: SmoothingArgs,
     /// Stages in the fused map: auto (every stage but the shallowest), all, or layer names (comma-separated)
     #[arg(long, default_value = "auto", value_delimiter = ',')]
     fuse: Vec<String>,
@@ -138,6 +141,8 @@ pub struct Job {
     pub settings: Settings,
     /// Which stages are fused, which scaled by Eq. 9.
     pub fusion: Fusion,
+    /// `--aug-smooth`, `--eigen-smooth`.
+    pub smoothing: Smoothing,
     /// Where the CAM maths runs.
     pub maths: Maths,
     /// `Some(c)`: explain class c; `None`: the `top` best classes.
@@ -161,7 +166,24 @@ impl Job {
         let layers = model.resolve_layers(layers, from);
         let explainer = Explainer::with_gradient_from(&model.classifier, &layers, from)?;
         let fusion = Fusion::paper(&explainer.strides());
-        Ok(Job { model, explainer, settings, fusion, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
+        let smoothing = Smoothing::default();
+        Ok(Job { model, explainer, settings, fusion, smoothing, maths: Maths::new(Device::Cpu), class: None, top: 1, save_tensors: false })
+    }
+
+    /// The runs of one image for `classes`: its own (`forward` has run), and with `--aug-smooth`
+    /// each augmentation's; with Score-CAM's masked passes when a method needs them. Also their
+    /// times in ms: the backward and augmented runs, the masked passes.
+    pub fn runs(&self, input: Array4<f32>, forward: Forward, classes: &[usize]) -> Result<(Vec<Run>, [f64; 2])> {
+        let clock = Instant::now();
+        let mut runs = explain::runs(&self.explainer, input, forward, classes, self.smoothing)?;
+        let runs_ms = ms(clock);
+        let clock = Instant::now();
+        if self.settings.methods.iter().any(Method::needs_forwards) {
+            for run in &mut runs {
+                run.score_every_layer(&self.explainer)?;
+            }
+        }
+        Ok((runs, [runs_ms, ms(clock)]))
     }
 
     /// `--class` or `--top`, within the model's classes.
@@ -190,6 +212,7 @@ pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
     let mut job = Job::prepare(&args.model, args.preprocess, (&args.layers, args.gradient_from), settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
+    job.smoothing = args.smoothing.into();
     job.choose_classes(args.class, args.top.into())?;
     job.save_tensors = args.save_tensors;
     job.maths = Maths::new(args.device);
@@ -210,9 +233,13 @@ fn settings(args: &Args) -> Result<Settings> {
     Ok(Settings { methods, gamma: args.gamma, box_threshold: args.box_threshold, colormap: args.colormap, opacity: args.opacity })
 }
 
-/// `--method`: names, or `all`.
+/// `--method`: names, `all` (the paper's four) or `every` (every method).
 pub fn parse_methods(names: &[String]) -> Result<Vec<Method>> {
-    if names == ["all"] { Ok(Method::ALL.to_vec()) } else { names.iter().map(|m| m.parse()).collect() }
+    match names {
+        [all] if all == "all" => Ok(Method::PAPER.to_vec()),
+        [every] if every == "every" => Ok(Method::ALL.to_vec()),
+        _ => names.iter().map(|m| m.parse()).collect(),
+    }
 }
 
 pub enum Source {
@@ -270,7 +297,8 @@ fn explain_source(job: &Job, source: &Source, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Preprocess, forward, one batched backward for the chosen classes, maps: the files of each class.
+/// Preprocess, forward, one batched backward for the chosen classes (per run: the image and, with
+/// `--aug-smooth`, its augmentations), Score-CAM's passes if asked for, maps: the files of each class.
 pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<OutputFile>)>> {
     let started = Instant::now();
     let (name, Preprocessed { input, seen }) = load(job, source)?;
@@ -284,25 +312,21 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
         Some(class) => vec![class],
         None => top.iter().take(job.top).map(|p| p.class).collect(),
     };
-
-    let clock = Instant::now();
-    let gradients = job.explainer.backward(&forward, &classes)?;
-    let backward_ms = ms(clock);
+    let (runs, [runs_ms, masked_ms]) = job.runs(input, forward, &classes)?;
 
     let names: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
     let mut reports = vec![];
     for (k, &class) in classes.iter().enumerate() {
         let clock = Instant::now();
-        let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
-        let (shown, device) = class_pictures(job, class, &names, &forward.activations, &per_layer, &seen)?;
+        let (shown, device) = class_pictures(job, (k, class), &names, &runs, &seen)?;
         let cam_ms = ms(clock);
-        let timings = [
-            ("preprocess", preprocess_ms),
-            ("forward", forward_ms),
-            ("backward", backward_ms),
-            ("cam", cam_ms),
-            ("total", preprocess_ms + forward_ms + backward_ms + cam_ms),
-        ];
+        let mut timings = vec![("preprocess", preprocess_ms), ("forward", forward_ms)];
+        timings.push((if runs.len() > 1 { "backward_and_augmented_runs" } else { "backward" }, runs_ms));
+        if masked_ms > 0.0 {
+            timings.push(("masked_passes", masked_ms));
+        }
+        timings.push(("cam", cam_ms));
+        timings.push(("total", timings.iter().map(|(_, t)| t).sum()));
         let context = Context {
             model: &job.model.name,
             image: &name,
@@ -312,37 +336,46 @@ pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<Outpu
             gradient_from: job.explainer.gradient_from,
             seen: &seen,
             settings: &job.settings,
+            smoothing: job.smoothing,
             device: &device,
             timings_ms: &timings,
         };
-        let tensors = job.save_tensors.then_some(Tensors { activations: &forward.activations, gradients: &per_layer });
+        let per_layer: Vec<_> = runs[0].gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
+        let tensors = job.save_tensors.then_some(Tensors { activations: &runs[0].forward.activations, gradients: &per_layer });
         reports.push((class, report::class_files(&context, &shown, tensors)?));
     }
     Ok(reports)
 }
 
-/// One class's maps and pictures, on the GPU when the job has one; and where they were computed.
-/// With `--device auto` a failing GPU is given up for the CPU (same maps) instead of losing images.
-fn class_pictures(
-    job: &Job,
-    class: usize,
-    names: &[String],
-    activations: &[Array3<f32>],
-    gradients: &[ArrayView3<f32>],
-    seen: &RgbImage,
-) -> Result<(Shown, String)> {
-    let settings = &job.settings;
+/// The `k`-th explained class's maps and pictures, and where they were computed. Methods with a
+/// WGSL kernel, unsmoothed, run on the GPU in one submission; the others' raw maps are computed on
+/// the CPU and drawn on the GPU. With `--device auto` a failing GPU is given up for the CPU (same
+/// maps) instead of losing images.
+fn class_pictures(job: &Job, (k, class): (usize, usize), names: &[String], runs: &[Run], seen: &RgbImage) -> Result<(Shown, String)> {
+    let (settings, fusion) = (&job.settings, &job.fusion);
+    let on_kernels = runs.len() == 1 && !job.smoothing.eigen && settings.methods.iter().all(Method::has_kernel);
+    let raw_maps = || explain::runs_raw_maps(names, runs, (k, class), &settings.methods, job.smoothing);
     if let Some(gpu) = job.maths.gpu()? {
-        explain::check_tensors(names, activations, gradients)?;
-        let views: Vec<_> = activations.iter().map(|a| a.view()).collect();
-        match pollster::block_on(gpu.explain(seen, class, &views, gradients, &job.fusion, settings)) {
-            Ok(shown) => return Ok((shown, gpu.adapter().to_string())),
+        let attempt = if on_kernels {
+            let run = &runs[0];
+            let activations: Vec<ArrayView3<f32>> = run.forward.activations.iter().map(|a| a.view()).collect();
+            let gradients: Vec<ArrayView3<f32>> = run.gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
+            let tensors: Vec<LayerTensors> = activations.iter().zip(&gradients).map(|(a, g)| LayerTensors::new(*a, *g)).collect();
+            explain::check_tensors(names, &tensors)?;
+            pollster::block_on(gpu.explain(seen, class, &activations, &gradients, fusion, settings)).map(|s| (s, gpu.adapter().to_string()))
+        } else {
+            let raw = raw_maps()?;
+            let device = format!("cpu (raw maps), {} (pictures)", gpu.adapter());
+            pollster::block_on(gpu.show(seen, class, raw, fusion, settings)).map(|s| (s, device))
+        };
+        match attempt {
+            Ok(done) => return Ok(done),
             Err(err) if job.maths.device == Device::Auto => job.maths.warn_once(&err),
             Err(err) => return Err(err),
         }
     }
     let size = (seen.height() as usize, seen.width() as usize);
-    let maps = explain::class_maps(class, names, activations, gradients, settings, &job.fusion, size)?;
+    let maps = explain::fuse_stages(class, raw_maps()?, settings, fusion, size);
     Ok((display::draw(seen, maps, settings), "cpu".into()))
 }
 
