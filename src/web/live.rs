@@ -450,15 +450,21 @@ pub fn listen(state: State) {
     }
     visibility.forget(); // as long as the page
     let key = window_event_listener(leptos::ev::keydown, move |ev| {
-        let typing = ev
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT"));
+        let typing = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).is_some_and(|e| typed_into(&e));
         if ev.key().eq_ignore_ascii_case("f") && !typing && !(ev.ctrl_key() || ev.meta_key() || ev.alt_key()) {
             toggle_freeze(state);
         }
     });
     std::mem::forget(key);
+}
+
+/// Whether a key pressed on `element` types into it: a text field or a list, not a checkbox (the
+/// methods' and smoothings' boxes keep the focus after a click, and F must still freeze there).
+fn typed_into(element: &web_sys::Element) -> bool {
+    match element.dyn_ref::<web_sys::HtmlInputElement>() {
+        Some(input) => !matches!(input.type_().as_str(), "checkbox" | "radio" | "range" | "button" | "submit" | "color" | "file"),
+        None => matches!(element.tag_name().as_str(), "TEXTAREA" | "SELECT"),
+    }
 }
 
 /// A class clicked while frames come: every frame is explained for it (only the backward's seed is

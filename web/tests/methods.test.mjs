@@ -52,7 +52,7 @@ const methodBox = (name) => `.methods li[data-method="${name}"] input`;
 
 test('the paper\'s four by default; six more one click away, each with its line', async (t) => {
   await page.goto(url);
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes(' ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes(' ready'));
   await page.click('.sample >> nth=0');
   await waitForRows(['layercam', 'layercam-normal', 'gradcam', 'gradcam++']);
   assert.equal(await page.$eval('.more-methods', (d) => d.open), false, 'the six others are folded away');
