@@ -52,7 +52,7 @@ const methodBox = (name) => `.methods li[data-method="${name}"] input`;
 
 test('the paper\'s four by default; six more one click away, each with its line', async (t) => {
   await page.goto(url);
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes(' ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes(' ready'));
   await page.click('.sample >> nth=0');
   await waitForRows(['layercam', 'layercam-normal', 'gradcam', 'gradcam++']);
   assert.equal(await page.$eval('.more-methods', (d) => d.open), false, 'the six others are folded away');
@@ -135,10 +135,10 @@ test('Score-CAM: its cost in place, on a layer the user picks, with a progress b
   assert.ok(await colours(`#cell-0-${row}`) > 20, 'its map is not blank');
   // Its passes are the photo's, whatever the class: another class keeps the map.
   await page.click('#top li:nth-child(2) button');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('Egyptian cat'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('Egyptian cat'));
   await page.waitForSelector(`#cell-0-${row}`);
   await page.click('#top li:nth-child(1) button');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('tiger cat'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('tiger cat'));
 });
 
 test('compare two: two methods at every stage over the whole width, large; any two', async (t) => {
