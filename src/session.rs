@@ -199,7 +199,8 @@ impl Session {
                 .collect::<Result<Vec<Vec<Vec<f32>>>>>()
         })?;
         let score_passes = (0..names.len()).map(|layer| self.progress(layer)).collect::<Result<Vec<_>>>()?;
-        let maps = ClassRawMaps { class, layers: explainer.layers.clone(), methods: methods.to_vec(), smoothing, maps, score_passes, spans };
+        let maps =
+            ClassRawMaps { class, layers: explainer.layers.clone(), methods: methods.to_vec(), smoothing, maps, score_passes, spans };
         self.last_maps = Some(maps.clone());
         Ok(maps)
     }
