@@ -23,9 +23,9 @@ try {
   page.setDefaultTimeout(120_000);
   await page.goto(url);
   await page.waitForSelector('#status');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes(' ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes(' ready'));
   await page.click('.sample >> nth=1');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('looks for'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for'));
   await page.waitForSelector('#grid[aria-busy="false"]');
   await page.screenshot(jpeg('page.jpg'));
 

@@ -29,22 +29,23 @@ self.addEventListener('fetch', (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method === 'GET' && url.origin === self.location.origin) {
-    event.respondWith(url.pathname.startsWith(new URL('./clip/', self.registration.scope).pathname) ? clip(request) : respond(request));
+    event.respondWith(url.pathname.startsWith(new URL('./clip/', self.registration.scope).pathname) ? clip(request) : respond(request, event));
   }
 });
 
 /**
- * From the cache when this build has it, else from the network (and kept); isolated either way.
- * The cache keeps the isolated response itself and a hit is returned as the cache gives it: a body
- * straight from Cache Storage lets the browser reuse the WebAssembly it compiled on the first visit
- * (a Response rebuilt around the cached stream would be compiled afresh each time).
+ * From the cache when this build has it, else from the network, isolated either way. The cache
+ * keeps the isolated response itself, so a hit is returned as Cache Storage gives it (the intent:
+ * a body straight from the cache lets the browser reuse the WebAssembly it compiled before; the
+ * page tests do not show a faster second visit yet). A miss is stored while the page reads it,
+ * not before: the model's download progress reaches the page as it arrives.
  */
-async function respond(request) {
+async function respond(request, event) {
   const cache = await caches.open(CACHE);
   const cached = await cache.match(request);
   if (cached) return cached;
   const response = isolated(await fetch(request));
-  if (response.ok && BUILD !== 'unstamped') await cache.put(request, response.clone());
+  if (response.ok && BUILD !== 'unstamped') event.waitUntil(cache.put(request, response.clone()));
   return response;
 }
 

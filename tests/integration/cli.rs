@@ -88,7 +88,9 @@ fn the_other_methods_write_their_maps_and_equal_pytorch_grad_cam() {
 
     // `every`, smoothed both ways: ten methods, each map of the augmentations' mean in [0, 1).
     let smooth = temp("smooth");
-    let run = layercam(&[&["explain"], &args[..], &["--method", "every", "--aug-smooth", "--eigen-smooth", "--out", smooth.to_str().unwrap()]].concat());
+    let run = layercam(
+        &[&["explain"], &args[..], &["--method", "every", "--aug-smooth", "--eigen-smooth", "--out", smooth.to_str().unwrap()]].concat(),
+    );
     assert!(run.status.success(), "{}", stderr(&run));
     let s = summary(&smooth);
     assert_eq!(s["methods"].as_array().unwrap().len(), 10);

@@ -49,8 +49,6 @@ struct Reference {
     library_eigen_sign_flips: [usize; 2],
 }
 
-
-
 /// Compares `ours[layer][method]` with the fixture's float64 maps of `kind` ("" for plain);
 /// returns what is wrong.
 fn compare(

@@ -32,8 +32,6 @@ struct Reference {
     torch_float32_median_error: std::collections::HashMap<String, Vec<f64>>,
 }
 
-
-
 /// Checks one fixture; returns what is wrong with it (nothing when it passes).
 fn check(dir: &Path) -> Vec<String> {
     let name = dir.file_name().unwrap().to_string_lossy().into_owned();

@@ -74,9 +74,9 @@ const moveGamma = (page, value) => moveSlider(page, 'gamma', value);
 async function explainChelsea(page) {
   await page.goto(url);
   await page.waitForSelector('#status');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Model efficientnet_lite0.onnx ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Model efficientnet_lite0.onnx ready'));
   await page.click('.sample >> nth=0');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('looks for “tiger cat”'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for “tiger cat”'));
   await page.waitForFunction(() => document.querySelectorAll('#grid canvas').length === 4 * 6);
 }
 
@@ -157,5 +157,5 @@ test('a lost GPU device falls back to the CPU with a notice, and the page keeps 
   await moveGamma(gpu.page, '1');
   assert.deepEqual(gpu.errors, []);
   await gpu.page.click('#top li:nth-child(2) button');
-  await gpu.page.waitForFunction(() => document.querySelector('#status').textContent.includes('looks for “Egyptian cat”'));
+  await gpu.page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for “Egyptian cat”'));
 });

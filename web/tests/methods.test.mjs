@@ -54,6 +54,8 @@ test('the paper\'s four by default; six more one click away, each with its line'
   await page.goto(url);
   await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes(' ready'));
   await page.click('.sample >> nth=0');
+  // The photo's own answer first: an empty grid of the default rows may be on screen before it.
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for'));
   await waitForRows(['layercam', 'layercam-normal', 'gradcam', 'gradcam++']);
   assert.equal(await page.$eval('.more-methods', (d) => d.open), false, 'the six others are folded away');
   await page.click('.more-methods summary');
@@ -113,9 +115,15 @@ test('Score-CAM: its cost in place, on a layer the user picks, with a progress b
   const cells = await texts('tr[data-method="scorecam"] td');
   t.diagnostic(`Score-CAM's row before its passes:\n${cells.join('\n')}`);
   assert.match(cells[0], /▶ Run\s*32 passes · ≈ \d+ s/);
-  assert.match(cells[4], /1280 passes · ≈ [\d.]+ min\s*too long here/);
-  assert.match(await page.getAttribute('tr[data-method="scorecam"] td:nth-of-type(5) .score-cell', 'title'),
-    /1280 forward passes, ≈ [\d.]+ min in this browser\. `layercam explain --method scorecam` runs them natively\./);
+  // The deepest stage's 1280 passes: "too long here" past two minutes by this browser's own measured
+  // forward, which is close to that on this machine; either way the cell says the passes and the time.
+  assert.match(cells[4], /1280 passes · ≈ [\d.]+ min/);
+  if (/too long here/.test(cells[4])) {
+    assert.match(await page.getAttribute('tr[data-method="scorecam"] td:nth-of-type(5) .score-cell', 'title'),
+      /1280 forward passes, ≈ [\d.]+ min in this browser\. `layercam explain --method scorecam` runs them natively\./);
+  } else {
+    assert.match(cells[4], /▶ Run/);
+  }
   assert.match(cells[5], /after every fused stage's map/);
   assert.match(await page.textContent('.score-hint'), /press ▶ Run on a stage.*layercam explain --method scorecam/);
   const started = Date.now();
@@ -135,10 +143,10 @@ test('Score-CAM: its cost in place, on a layer the user picks, with a progress b
   assert.ok(await colours(`#cell-0-${row}`) > 20, 'its map is not blank');
   // Its passes are the photo's, whatever the class: another class keeps the map.
   await page.click('#top li:nth-child(2) button');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('Egyptian cat'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('Egyptian cat'));
   await page.waitForSelector(`#cell-0-${row}`);
   await page.click('#top li:nth-child(1) button');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('tiger cat'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('tiger cat'));
 });
 
 test('compare two: two methods at every stage over the whole width, large; any two', async (t) => {

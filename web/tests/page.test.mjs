@@ -53,11 +53,11 @@ const colours = (selector) => canvas.colours(page, selector);
 const forwards = () => canvas.forwards(page);
 const texts = (selector) => canvas.texts(page, selector);
 const waitForMaps = (label) => page.waitForFunction(
-  (l) => document.querySelector('#status').textContent.includes(`looks for “${l}”`), label);
+  (l) => document.querySelector('#status')?.textContent.includes(`looks for “${l}”`), label);
 /** Waits until the grid shows `columns` columns of maps (the fused one included), all drawn. */
 const waitForGrid = (columns) => page.waitForFunction((n) => document.querySelector('#grid[aria-busy="false"]')
   && document.querySelectorAll('#grid tbody tr:first-child canvas').length === n
-  && document.querySelector('#status').textContent.includes('looks for'), columns);
+  && document.querySelector('#status')?.textContent.includes('looks for'), columns);
 /** The page's box of the first element matching `selector`, in viewport pixels. */
 const box = (selector) => page.$eval(selector, (e) => e.getBoundingClientRect().toJSON());
 /** Screenshot options for the README's pictures (docs/): JPEG, a fifth of the PNG's size. */
@@ -118,7 +118,7 @@ test('the page is usable before the model is ready, then loads it', async (t) =>
   await page.waitForSelector('.sample');
   await page.waitForSelector('#photo-input');
   t.diagnostic(`controls on screen after ${Date.now() - started} ms`);
-  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Model efficientnet_lite0.onnx ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Model efficientnet_lite0.onnx ready'));
   t.diagnostic(`page ready (model downloaded, differentiated, planned) after ${Date.now() - started} ms`);
 });
 

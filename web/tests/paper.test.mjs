@@ -30,7 +30,7 @@ before(async () => {
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
   await page.waitForSelector('#status');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.startsWith('Model efficientnet_lite0.onnx ready'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.startsWith('Model efficientnet_lite0.onnx ready'));
 });
 after(async () => {
   await context?.close();
@@ -38,7 +38,7 @@ after(async () => {
 });
 
 const waitForMaps = (label) => page.waitForFunction(
-  (l) => document.querySelector('#status').textContent.includes(`looks for “${l}”`)
+  (l) => document.querySelector('#status')?.textContent.includes(`looks for “${l}”`)
     && document.querySelectorAll('#grid canvas').length > 0, label);
 const pixels = (selector) => page.$eval(selector, (c) => c.toDataURL());
 const forwards = async () => Number(await page.textContent('#forward-count'));

@@ -48,12 +48,12 @@ const lastPainted = (page) => page.$eval('#timeline li:last-child', (li) => li.d
 /** A sample, then another class: both timelines; returns (click → painted, class switch → painted). */
 async function explainTwice(t, page) {
   await page.click('.sample >> nth=0');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('looks for “tiger cat”'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for “tiger cat”'));
   await page.waitForFunction(() => document.querySelector('#timeline li:last-child')?.dataset.step === 'painted');
   const click = await lastPainted(page);
   t.diagnostic(`click on a sample → last map painted: ${click.toFixed(0)} ms\n${await timeline(page)}`);
   await page.click('#top li:nth-child(2) button');
-  await page.waitForFunction(() => document.querySelector('#status').textContent.includes('looks for “Egyptian cat”'));
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for “Egyptian cat”'));
   await page.waitForFunction(() => document.querySelector('#timeline li')?.dataset.step === 'class picked'
     && document.querySelector('#timeline li:last-child').dataset.step === 'painted');
   const switched = await lastPainted(page);
