@@ -109,8 +109,8 @@ pub fn send(request: &Request) {
     }
 }
 
-/// Sends a live frame (`Request::Frame`) with its RGBA pixels, `pixels` (a canvas's `ImageData`
-/// buffer): they travel beside the encoded request, transferred, never copied into it. A frame is
+/// Sends a live frame (`Request::Frame`) with its RGBA pixels, `pixels` (the frame's own buffer,
+/// read off the video): they travel beside the encoded request, transferred, never copied into it. A frame is
 /// not kept for a worker that is not listening yet: false, and the page sends a newer one later.
 pub fn send_frame(request: &Request, pixels: &js_sys::ArrayBuffer) -> bool {
     if WAITING.with(|w| w.borrow().is_some()) {

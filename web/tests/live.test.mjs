@@ -5,7 +5,8 @@
 // The class shown follows the clip, frames are explained, Freeze keeps a frame, Stop releases the
 // camera; a camera that fails, a hidden tab and a dropped video file too. Prints the frame rate,
 // the latency and the renderer's memory at 10 s and after LAYERCAM_LIVE_SOAK_S seconds of frames
-// (20 in CI; the README's 5-minute figure is this test run by hand with LAYERCAM_LIVE_SOAK_S=300).
+// (60 in CI: the renderer drops memory once, about 30 s in, which hides a growth before that; the
+// README's 5-minute figure is this test run by hand with LAYERCAM_LIVE_SOAK_S=300).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { rendererMemory, renderers } from './memory.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const artifacts = process.env.LAYERCAM_ARTIFACTS ?? 'target/web-artifacts';
-const soakSeconds = Number(process.env.LAYERCAM_LIVE_SOAK_S ?? 20);
+const soakSeconds = Number(process.env.LAYERCAM_LIVE_SOAK_S ?? 60);
 const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
 const LAPTOP = { width: 1280, height: 800 };
@@ -121,22 +122,30 @@ test('live: LayerCAM at the five stages follows the clip, a cat then the espress
   for (const line of await timeline()) t.diagnostic(line);
   await page.screenshot(photo('live-1280'));
 
-  // Frames keep coming, and memory stays flat: the canvases and buffers are reused.
-  const framesBefore = await frames();
+  // Frames keep coming, and memory stays flat: the canvases and buffers are reused, and no video
+  // frame is drawn on a canvas (Chromium kept ~0.6 MB of each). The renderer's resident memory
+  // swings by ±20 MB as the collectors run, so the test compares the lowest reading of the soak's
+  // first third with that of its last third, frames apart.
+  const samples = [];
   const soakStart = Date.now();
-  let lowest = at10.now;
   while (Date.now() - soakStart < soakSeconds * 1000) {
-    await page.waitForTimeout(Math.min(10_000, soakSeconds * 1000));
-    const now = renderers(join(folder, 'profile'))[0];
-    lowest = Math.min(lowest, now.now);
-    t.diagnostic(`after ${((Date.now() - started) / 1000).toFixed(0)} s: ${await page.textContent('#live-rate')}, renderer now ${mb(now.now)} MB`);
+    await page.waitForTimeout(2_500);
+    samples.push({ frames: await frames(), rss: renderers(join(folder, 'profile'))[0].now });
+    if (samples.length % 4 === 0) {
+      t.diagnostic(`after ${((Date.now() - started) / 1000).toFixed(0)} s: ${await page.textContent('#live-rate')}, renderer now ${mb(samples.at(-1).rss)} MB`);
+    }
   }
   const end = renderers(join(folder, 'profile'))[0];
-  const shown = (await frames()) - framesBefore;
+  const third = Math.max(1, Math.floor(samples.length / 3));
+  const [early, late] = [samples.slice(0, third), samples.slice(-third)];
+  const lowest = (part) => Math.min(...part.map((s) => s.rss));
+  const apart = late[0].frames - early.at(-1).frames;
+  const growth = lowest(late) - lowest(early);
+  const shown = samples.at(-1).frames - samples[0].frames;
   const fps = shown / ((Date.now() - soakStart) / 1000);
-  t.diagnostic(`${soakSeconds} s of live frames: ${shown} frames, ${fps.toFixed(2)} fps on average; renderer ${mb(at10.now)} MB at 10 s, ${mb(end.now)} MB at the end (peak ${mb(end.peak)} MB)`);
+  t.diagnostic(`${soakSeconds} s of live frames: ${shown} frames, ${fps.toFixed(2)} fps on average; renderer ${mb(at10.now)} MB at 10 s, ${mb(end.now)} MB at the end (peak ${mb(end.peak)} MB); lowest of the first and last thirds ${mb(lowest(early))} → ${mb(lowest(late))} MB, ${apart} frames apart (${(growth / 1024 / Math.max(1, apart)).toFixed(2)} MB a frame)`);
   assert.ok(shown >= soakSeconds / 2, `frames keep coming (${shown} in ${soakSeconds} s)`);
-  assert.ok(end.now - at10.now < 64 * 1024, `memory grows: ${mb(at10.now)} → ${mb(end.now)} MB`);
+  assert.ok(growth < Math.max(16 * 1024, 0.25 * 1024 * apart), `memory grows: ${mb(lowest(early))} → ${mb(lowest(late))} MB over ${apart} frames`);
 });
 
 test('a class clicked while live is locked for every frame; "Follow the top class" lets go', async () => {
