@@ -16,13 +16,11 @@ import { chromium } from 'playwright-core';
 import * as canvas from './canvas.mjs';
 import { fakeCamera, writeClip } from './clip.mjs';
 import { rendererMemory, renderers } from './memory.mjs';
+import { FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const artifacts = process.env.LAYERCAM_ARTIFACTS ?? 'target/web-artifacts';
 const soakSeconds = Number(process.env.LAYERCAM_LIVE_SOAK_S ?? 60);
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-const LAPTOP = { width: 1280, height: 800 };
 
 let folder, context, page;
 const errors = [];

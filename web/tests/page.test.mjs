@@ -11,13 +11,12 @@ import { chromium } from 'playwright-core';
 import * as canvas from './canvas.mjs';
 import axe from 'axe-core';
 import { rendererMemory } from './memory.mjs';
+import { FLAGS as BROWSER_FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const dist = process.env.LAYERCAM_DIST ?? 'dist';
 const artifacts = process.env.LAYERCAM_ARTIFACTS ?? 'target/web-artifacts';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
-const LAPTOP = { width: 1280, height: 800 };
+const FLAGS = [...BROWSER_FLAGS, '--enable-unsafe-webgpu'];
 
 let profile, context, page;
 const requests = [];
