@@ -96,13 +96,14 @@ pub fn with_box(mut picture: RgbImage, bbox: Option<[usize; 4]>) -> RgbImage {
     picture
 }
 
-/// RGBA bytes for a canvas `ImageData`.
-pub fn rgba(image: &RgbImage) -> Vec<u8> {
-    let mut rgba = vec![255; image.as_raw().len() / 3 * 4];
+/// `image`'s RGBA bytes, for a canvas `ImageData`, into `rgba` (resized to fit, so that one buffer
+/// serves every picture).
+pub fn rgba_into(image: &RgbImage, rgba: &mut Vec<u8>) {
+    rgba.resize(image.as_raw().len() / 3 * 4, 255);
     for (out, pixel) in rgba.chunks_exact_mut(4).zip(image.as_raw().chunks_exact(3)) {
         out[..3].copy_from_slice(pixel);
+        out[3] = 255;
     }
-    rgba
 }
 
 /// The value of a raw map under a point of the picture (`x`, `y` in the picture's pixels),

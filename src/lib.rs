@@ -5,7 +5,7 @@
 //! [`grad`] (differentiate the ONNX graph) → [`runtime`] (run forward and backward with tract) →
 //! [`cam`] (the CAM maths on the CPU, the reference for every other backend) → [`gpu`] (the same
 //! maths in WGSL) → [`display`] and [`report`] (pictures and files) → [`experiments`] (the paper's
-//! tests of the maps) → `web` (the page).
+//! tests of the maps) → `web` (the page; [`live`]: its camera mode's rules).
 //!
 //! The `engine` feature (on by default) is everything that needs tract: the ONNX classifier, its
 //! differentiation, the runs and the worker's session. The page's own wasm is built without it and
@@ -20,6 +20,7 @@ pub mod explain;
 pub mod gpu;
 #[cfg(feature = "engine")]
 pub mod grad;
+pub mod live;
 pub mod model;
 mod names;
 pub mod protocol;

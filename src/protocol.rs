@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::cam::{Fusion, Method, Smoothing};
 use crate::experiments::occlusion::Trial;
 use crate::explain::Prediction;
+use crate::live::Target;
 use crate::model::layers::{Candidate, GradientFrom, Layer};
 use crate::model::preprocess::Recipe;
 use crate::{Error, Result};
@@ -54,6 +55,20 @@ pub enum Request {
     /// channel of `layer`, for each run) on the current image; once a layer has all of them, its
     /// Score-CAM map for `class` comes with the maps of `methods`.
     ScoreCam { layer: usize, passes: (usize, usize), class: usize, methods: Vec<Method>, smoothing: Smoothing },
+    /// Explain a live frame (the camera's, or a video file's) by `methods` with `smoothing`, for the
+    /// class `target` picks from the frame's top classes; it becomes the current image, as an
+    /// explained photo does.
+    Frame {
+        width: u32,
+        height: u32,
+        /// `width × height` RGBA pixels, as a canvas gives them. Not encoded: they travel beside the
+        /// message as their own buffer, transferred, and the worker puts them back here.
+        #[serde(skip)]
+        rgba: Vec<u8>,
+        target: Target,
+        methods: Vec<Method>,
+        smoothing: Smoothing,
+    },
     /// The occlusion test of `class` on the current image, with `methods`' maps fused as the page
     /// shows them: forward passes only.
     Occlude { class: usize, methods: Vec<Method>, fusion: Fusion, gamma: f32 },
@@ -78,6 +93,14 @@ pub enum Response {
     },
     /// The raw maps of one class for every layer.
     Maps(ClassRawMaps),
+    /// A live frame's answer, in one message so that the page shows the frame and its maps together:
+    /// its top classes, the picture the model saw, the steps up to the forward, and the maps.
+    Frame {
+        top: Vec<Prediction>,
+        seen: Picture,
+        spans: Vec<Span>,
+        maps: ClassRawMaps,
+    },
     /// Score-CAM's passes on a layer so far (the layer's map is not complete yet).
     ScoreProgress(ScoreProgress),
     Occlusion(OcclusionReport),
@@ -119,7 +142,7 @@ pub struct Picture {
 }
 
 /// `maps[layer][method]` for `methods`, each `[H, W]` row-major; empty where a Score-CAM map is
-/// not computed yet (`score_passes` says how far its passes are).
+/// not computed yet (`score_passes` says how far its passes are; a live frame never runs them).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClassRawMaps {
     pub class: usize,
@@ -199,6 +222,7 @@ impl Request {
             Request::Explain { .. } => ("explain the image", "Running the network forward and backward…"),
             Request::Maps { .. } => ("explain the class", "Computing the maps…"),
             Request::ScoreCam { .. } => ("run Score-CAM", "Score-CAM: classifying the photo seen through each channel…"),
+            Request::Frame { .. } => ("explain the live frame", "Running the network on the live frame…"),
             Request::Occlude { .. } => ("run the occlusion test", "Hiding each map's strongest region and classifying again…"),
         }
     }

@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
+use image::RgbImage;
 use ndarray::{Array2, Array4};
 
 use crate::cam::{Fusion, Method, Smoothing, stages};
 use crate::display;
 use crate::experiments::occlusion;
-use crate::explain::{Run, Settings, layer_raw_maps, runs, softmax, top_classes};
+use crate::explain::{Prediction, Run, Settings, layer_raw_maps, runs, softmax, top_classes};
+use crate::live::{self, Target};
 use crate::model::Model;
 use crate::model::labels::Labels;
 use crate::model::layers::{GradientFrom, candidates};
@@ -117,6 +119,9 @@ impl Session {
                 }
                 Ok(vec![Response::Maps(self.maps(class, &methods, smoothing, now)?)])
             }
+            Request::Frame { width, height, rgba, target, methods, smoothing } => {
+                Ok(vec![self.frame((width, height), rgba, target, &methods, smoothing, now)?])
+            }
             Request::Occlude { class, methods, fusion, gamma } => {
                 Ok(vec![Response::Occlusion(self.occlusion(class, methods, &fusion, gamma, now)?)])
             }
@@ -158,30 +163,63 @@ impl Session {
         smoothing: Smoothing,
         now: Clock,
     ) -> Result<Vec<Response>> {
-        let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
         let mut spans = vec![];
         let decoded = timed(&mut spans, "decode the photo", now, || preprocess::decode_photo(bytes))?;
-        let [_, _, height, width] = explainer.input_shape;
-        let pre = timed(&mut spans, "preprocess", now, || preprocess::preprocess(&decoded, model.recipe, height as u32, width as u32));
-        let forward = timed(&mut spans, "forward", now, || explainer.forward(pre.input.view()))?;
-        let top = top_classes(&forward.logits, &model.labels, TOP);
-        let target = class.unwrap_or(top[0].class);
-        // The image's own run; the backward and the augmented runs come with the maps.
-        let runs = runs(explainer, pre.input.clone(), forward, &[target], Smoothing::default())?;
-        let layers = explainer.layers.len();
-        self.image = Some(Image { input: pre.input, runs, class: target, partial: (0..layers).map(|_| None).collect() });
-        self.last_maps = None;
-        let prediction = Response::Prediction { top, seen: Picture::from(pre.seen), spans };
+        let (top, seen, target) = self.see(&decoded, |top| class.unwrap_or(top[0].class), &mut spans, now)?;
+        let prediction = Response::Prediction { top, seen, spans };
         Ok(vec![prediction, Response::Maps(self.maps(target, methods, smoothing, now)?)])
+    }
+
+    /// A live frame: a photo from raw pixels, explained by `methods` for the class `target` picks.
+    fn frame(
+        &mut self,
+        (width, height): (u32, u32),
+        rgba: Vec<u8>,
+        target: Target,
+        methods: &[Method],
+        smoothing: Smoothing,
+        now: Clock,
+    ) -> Result<Response> {
+        let mut spans = vec![];
+        let picture = timed(&mut spans, "read the frame", now, || live::frame_picture(width, height, rgba))?;
+        let (top, seen, class) = self.see(&picture, |top| target.class(top), &mut spans, now)?;
+        let maps = self.maps(class, methods, smoothing, now)?;
+        Ok(Response::Frame { top, seen, spans, maps })
+    }
+
+    /// Preprocesses a picture and runs the forward, and the backward of the class `choose` picks
+    /// from its top classes: the picture becomes the current image. Its top classes, the picture
+    /// the model saw, and the class.
+    fn see(
+        &mut self,
+        picture: &RgbImage,
+        choose: impl FnOnce(&[Prediction]) -> usize,
+        spans: &mut Vec<Span>,
+        now: Clock,
+    ) -> Result<(Vec<Prediction>, Picture, usize)> {
+        let Prepared { model, explainer } = self.prepared.as_ref().ok_or_else(no_model)?;
+        let [_, _, height, width] = explainer.input_shape;
+        let pre = timed(spans, "preprocess", now, || preprocess::preprocess(picture, model.recipe, height as u32, width as u32));
+        let forward = timed(spans, "forward", now, || explainer.forward(pre.input.view()))?;
+        let top = top_classes(&forward.logits, &model.labels, TOP);
+        let class = choose(&top);
+        // The image's own run; the augmented runs come with the maps when aug_smooth asks for them.
+        let runs = timed(spans, "backward", now, || runs(explainer, pre.input.clone(), forward, &[class], Smoothing::default()))?;
+        let layers = explainer.layers.len();
+        self.image = Some(Image { input: pre.input, runs, class, partial: (0..layers).map(|_| None).collect() });
+        self.last_maps = None;
+        Ok((top, Picture::from(pre.seen), class))
     }
 
     /// The raw map of each of `methods` for every layer, for `class`: the backward runs again for
     /// another class, the augmented runs when aug_smooth asks for them (both in the span
-    /// "backward"). Score-CAM's map is there for the layers whose passes are all done (see
-    /// [`Session::score_passes`]).
+    /// "backward", there only when they ran). Score-CAM's map is there for the layers whose passes
+    /// are all done (see [`Session::score_passes`]).
     fn maps(&mut self, class: usize, methods: &[Method], smoothing: Smoothing, now: Clock) -> Result<ClassRawMaps> {
         let mut spans = vec![];
-        timed(&mut spans, "backward", now, || self.prepare_runs(class, smoothing))?;
+        if !timed(&mut spans, "backward", now, || self.prepare_runs(class, smoothing))? {
+            spans.clear(); // the image's runs served as they were: no backward to report
+        }
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
         let image = self.image.as_ref().ok_or_else(no_image)?;
         let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
@@ -206,24 +244,26 @@ impl Session {
     }
 
     /// The runs of `smoothing` with the gradients of `class`: the augmented runs are added (or
-    /// dropped) as aug_smooth says, and every run's backward runs again for another class.
-    fn prepare_runs(&mut self, class: usize, smoothing: Smoothing) -> Result<()> {
+    /// dropped) as aug_smooth says, and every run's backward runs again for another class. Whether
+    /// any of that ran.
+    fn prepare_runs(&mut self, class: usize, smoothing: Smoothing) -> Result<bool> {
         let Prepared { explainer, .. } = self.prepared.as_ref().ok_or_else(no_model)?;
         let image = self.image.as_mut().ok_or_else(no_image)?;
         let wanted = smoothing.augmentations().len();
-        if image.runs.len() != wanted {
+        let (rerun, retarget) = (image.runs.len() != wanted, image.class != class);
+        if rerun {
             let own = image.runs.swap_remove(0);
             image.runs = runs(explainer, own.input, own.forward, &[image.class], smoothing)?;
             image.runs[0].scores = own.scores;
             image.partial.iter_mut().for_each(|p| *p = None);
         }
-        if image.class != class {
+        if retarget {
             for run in &mut image.runs {
                 run.retarget(explainer, &[class])?;
             }
             image.class = class;
         }
-        Ok(())
+        Ok(rerun || retarget)
     }
 
     /// Runs Score-CAM's masked passes `passes` of `layer`: pass p is channel p mod C of run p div C.

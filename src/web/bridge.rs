@@ -109,6 +109,22 @@ pub fn send(request: &Request) {
     }
 }
 
+/// Sends a live frame (`Request::Frame`) with its RGBA pixels, `pixels` (the frame's own buffer,
+/// read off the video): they travel beside the encoded request, transferred, never copied into it. A frame is
+/// not kept for a worker that is not listening yet: false, and the page sends a newer one later.
+pub fn send_frame(request: &Request, pixels: &js_sys::ArrayBuffer) -> bool {
+    if WAITING.with(|w| w.borrow().is_some()) {
+        return false;
+    }
+    let message = Uint8Array::from(protocol::encode(request).as_slice());
+    let sent = WORKER_HANDLE.with(|w| {
+        let worker = w.borrow();
+        let transfer = Array::of2(&message.buffer(), pixels);
+        worker.as_ref().map(|worker| worker.post_message_with_transfer(&Array::of2(&message, pixels), &transfer))
+    });
+    matches!(sent, Some(Ok(())))
+}
+
 fn post(request: &Request) {
     let array = Uint8Array::from(protocol::encode(request).as_slice());
     let sent =

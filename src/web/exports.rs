@@ -16,7 +16,8 @@ pub fn Exports(state: State) -> impl IntoView {
             }
         }
     };
-    let none = move || state.shown.get().is_none();
+    // Live frames pass too quickly to name one: a frame is exported once frozen.
+    let none = move || state.shown.get().is_none() || state.live.get().moving();
     view! {
         <fieldset class="exports">
             <legend>"Keep them"</legend>

@@ -1,11 +1,12 @@
-//! Files the user hands the page — picked, dropped or pasted: a photo to explain, or a model to load.
+//! Files the user hands the page — picked, dropped or pasted: a photo to explain, a video to play
+//! live, or a model to load.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use web_sys::{DragEvent, File, HtmlInputElement};
 
 use super::page::{State, memory};
-use super::timeline;
+use super::{live, timeline};
 use crate::protocol::Request;
 
 async fn bytes(file: &File) -> Result<Vec<u8>, String> {
@@ -24,9 +25,21 @@ fn is_model(file: &File) -> bool {
     file.name().to_lowercase().ends_with(".onnx")
 }
 
-/// Explains a photo, or loads a model dropped where photos go.
-pub fn photo_or_model(state: State, file: File) {
-    if is_model(&file) { model(state, file) } else { photo(state, file) }
+/// A video by its type, or its extension where the system gives none.
+fn is_video(file: &File) -> bool {
+    let name = file.name().to_lowercase();
+    file.type_().starts_with("video/") || [".mp4", ".webm", ".mov", ".m4v", ".ogv", ".mkv"].iter().any(|e| name.ends_with(e))
+}
+
+/// Explains a photo, plays a video live, or loads a model dropped where photos go.
+pub fn dropped_file(state: State, file: File) {
+    if is_model(&file) {
+        model(state, file)
+    } else if is_video(&file) {
+        live::start_clip(state, file)
+    } else {
+        photo(state, file)
+    }
 }
 
 pub fn photo(state: State, file: File) {

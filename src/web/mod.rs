@@ -2,8 +2,8 @@
 //! network. The page owns every picture; the worker owns the model (see [`crate::protocol`]).
 //!
 //! The page is [`page`] (its state, the worker's answers, the layout) and one component per part,
-//! each in its own file over the shared [`page::State`]: what to explain ([`photo`],
-//! [`prediction`], [`methods`], [`compare`], [`layer_picker`], [`model_picker`]), the maps
+//! each in its own file over the shared [`page::State`]: what to explain ([`photo`], [`live`] (the
+//! camera), [`prediction`], [`methods`], [`compare`], [`layer_picker`], [`model_picker`]), the maps
 //! ([`network`], [`grid`], [`score_cam`], [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
 //! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`],
 //! [`worker`]), files, fetches, canvases and downloads.
@@ -23,6 +23,7 @@ mod grid;
 mod header;
 mod layer_picker;
 mod legend;
+mod live;
 mod maths;
 mod methods;
 mod model_picker;

@@ -42,8 +42,8 @@ pub fn OcclusionPanel(state: State) -> impl IntoView {
                 "If the map found what the network relies on, its confidence falls. A large drop from a small hidden region is the \
                  sign of a good map; hiding most of the photo proves little (the paper's occlusion test, Table 6)."
             </p>
-            <button id="occlude" on:click=run disabled=move || state.busy.get() || state.raw.get().is_none()
-                    title="Hide each method's strongest region and classify the photo again, in the worker; the maps above stay as they are">
+            <button id="occlude" on:click=run disabled=move || state.busy.get() || state.raw.get().is_none() || state.live.get().moving()
+                    title="Hide each method's strongest region and classify the photo again, in the worker; the maps above stay as they are (in live mode, freeze a frame first)">
                 {move || format!("Hide and classify again{}", label().map(|l| format!(" (“{l}”)")).unwrap_or_default())}
             </button>
             {move || state.occlusion.get().map(|report| view! { <Results report/> })}

@@ -30,13 +30,14 @@ use super::photo::{PhotoPicker, listen_for_files};
 use super::prediction::Predictions;
 use super::score_cam::{self, ScoreHint, ScoreRun};
 use super::teaching::Teaching;
-use super::{bridge, fetch, stages, timeline};
+use super::{bridge, fetch, live, stages, timeline};
 use crate::cam::{Colormap, FuseChoice, Fusion, Method, ScaleChoice, Smoothing};
 use crate::display::{self, Shown};
 use crate::explain::{Prediction, Settings};
+use crate::live::Target;
 use crate::model::layers::{self, GradientFrom};
 use crate::model::preprocess::Recipe;
-use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Request, Response, span_ms};
+use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, Span, span_ms};
 
 const MODEL: &str = "./models/efficientnet_lite0.onnx";
 const SIDECAR: &str = "./models/efficientnet_lite0.json";
@@ -96,6 +97,15 @@ pub struct State {
     pub timeline: RwSignal<Vec<timeline::Step>>,
     /// How a model of the user's own prepares its input (the model picker's choice).
     pub recipe: RwSignal<Recipe>,
+    /// Live mode: the camera or a video file, explained frame after frame.
+    pub live: RwSignal<live::Mode>,
+    /// "camera", or the video file's name.
+    pub live_source: RwSignal<String>,
+    pub live_rate: RwSignal<Option<live::Rate>>,
+    /// Frames shown since live mode started.
+    pub live_frames: RwSignal<u64>,
+    /// The class every live frame is explained for; None: each frame's top class.
+    pub locked: RwSignal<Option<usize>>,
 }
 
 #[derive(Clone, Copy, Default, PartialEq)]
@@ -203,6 +213,11 @@ impl State {
             projector: RwSignal::new(false),
             timeline: RwSignal::new(vec![]),
             recipe: RwSignal::new(Recipe::Torchvision),
+            live: RwSignal::new(live::Mode::Off),
+            live_source: RwSignal::new(String::new()),
+            live_rate: RwSignal::new(None),
+            live_frames: RwSignal::new(0),
+            locked: RwSignal::new(None),
         }
     }
 
@@ -242,9 +257,13 @@ impl State {
         timeline::mark("request sent to the worker");
     }
 
-    /// Explains a new photo; the one on screen stays until the worker has read this one.
+    /// Explains a new photo; the one on screen stays until the worker has read this one. A photo
+    /// chosen during live mode ends it.
     pub fn explain(&self, name: String, bytes: Vec<u8>) {
         timeline::mark("photo read");
+        if self.live.get_untracked() != live::Mode::Off {
+            live::stop(*self, false);
+        }
         self.error.set(None);
         self.score.set(None); // its passes belong to the photo on screen
         memory(|m| m.pending_image = Some((name, bytes.clone())));
@@ -260,6 +279,16 @@ impl State {
         self.error.set(None);
         memory(|m| m.pending_model = Some(request.clone()));
         self.send(request);
+    }
+
+    /// A class clicked or typed: while live frames come it is locked for every frame, else the
+    /// maps on screen are redrawn for it.
+    pub fn pick_class(&self, class: usize) {
+        if self.live.get_untracked().moving() {
+            live::lock(*self, Some(class));
+        } else {
+            self.retarget(class);
+        }
     }
 
     /// The worker's request for a photo: the methods and smoothing on screen.
@@ -334,38 +363,31 @@ fn on_response(state: State, response: Response) {
         Response::ModelReady(info) => model_ready(state, info),
         Response::Prediction { top, seen, spans } => {
             timeline::mark("prediction received");
-            timeline::worker(&spans);
             memory(|m| {
                 if let Some(photo) = m.pending_image.take() {
                     m.image = Some(photo);
                 }
             });
             state.raw.set(None);
-            state.seen.set(Some(Arc::new(display::seen_image(&seen))));
-            state.top.set(top);
-            state.timings.update(|t| {
-                t.forward = span_ms(&spans, "forward");
-                t.forwards += 1;
-            });
+            new_picture(state, top, &seen, &spans);
             timeline::mark("top classes and photo shown");
         }
         Response::ScoreProgress(progress) => score_cam::progressed(state, progress),
         Response::Maps(raw) => {
             score_cam::finished(state, &raw);
             timeline::mark("maps received");
-            timeline::worker(&raw.spans);
-            memory(|m| m.class = Some(raw.class));
-            state.timings.update(|t| {
-                t.backward = span_ms(&raw.spans, "backward");
-                t.worker_cam = span_ms(&raw.spans, "raw maps");
-            });
-            let label = state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[raw.class].clone()));
-            state.status.set(format!("Showing where the network looks for “{}”.", label.unwrap_or_default()));
-            state.occlusion.set(None); // it tested other maps
-            state.raw.set(Some(Arc::new(raw)));
+            new_maps(state, raw);
             state.busy.set(false);
             // A method or smoothing changed while these were computed: ask again.
             untrack(|| ask_for_methods(state));
+        }
+        Response::Frame { top, seen, spans, maps } => {
+            if live::answered(state) {
+                timeline::mark("frame received");
+                state.score.set(None); // its passes belonged to the previous picture
+                new_picture(state, top, &seen, &spans);
+                new_maps(state, maps);
+            }
         }
         Response::Failed { request, message } if request == "panic" => {
             state.error.set(Some(format!("The worker crashed ({message}); a fresh one was started.")));
@@ -376,11 +398,46 @@ fn on_response(state: State, response: Response) {
     }
 }
 
+/// The picture a new photo or frame shows, and its top classes.
+fn new_picture(state: State, top: Vec<Prediction>, seen: &Picture, spans: &[Span]) {
+    timeline::worker(spans);
+    state.seen.set(Some(Arc::new(display::seen_image(seen))));
+    state.top.set(top);
+    state.timings.update(|t| {
+        t.forward = span_ms(spans, "forward");
+        t.backward = span_ms(spans, "backward");
+        t.forwards += 1;
+    });
+}
+
+/// The raw maps of one class, which the page draws (see [`redraw`]).
+fn new_maps(state: State, raw: ClassRawMaps) {
+    timeline::worker(&raw.spans);
+    memory(|m| m.class = Some(raw.class));
+    state.timings.update(|t| {
+        // A class switch's backward (a new picture's came with its forward; other methods need none).
+        if raw.spans.iter().any(|s| s.what == "backward") {
+            t.backward = span_ms(&raw.spans, "backward");
+        }
+        t.worker_cam = span_ms(&raw.spans, "raw maps");
+    });
+    let label = state.model.with_untracked(|m| m.as_ref().map(|m| m.labels[raw.class].clone())).unwrap_or_default();
+    let status = match (state.live.get_untracked().moving(), state.locked.get_untracked()) {
+        (false, _) => format!("Showing where the network looks for “{label}”."),
+        (true, Some(locked)) if locked == raw.class => format!("Live: the network looks for “{label}”, the class locked."),
+        (true, _) => format!("Live: the network looks for “{label}”, the top class."),
+    };
+    state.status.set(status);
+    state.occlusion.set(None); // it tested other maps
+    state.raw.set(Some(Arc::new(raw)));
+}
+
 fn model_ready(state: State, info: ModelInfo) {
     memory(|m| {
         if let Some(model) = m.pending_model.take() {
             m.model = Some(model);
             m.class = None; // another model, other classes: start from its top-1
+            state.locked.set(None);
         }
         m.layers = Some(info.layers.iter().map(|l| l.name.clone()).collect());
         m.gradient_from = info.gradient_from;
@@ -393,9 +450,10 @@ fn model_ready(state: State, info: ModelInfo) {
     state.timings.update(|t| t.prepare = info.prepare_ms);
     state.model.set(Some(info));
     state.busy.set(false);
-    // A photo chosen while the model was loading, or the current one under new layers.
+    // A photo chosen while the model was loading, or the current one under new layers; in live
+    // mode the next frame comes under them anyway.
     let (photo, class) = memory(|m| (m.pending_image.clone().or_else(|| m.image.clone()), m.class));
-    if let Some((_, image)) = photo {
+    if let Some((_, image)) = photo.filter(|_| !state.live.get_untracked().moving()) {
         state.send(state.explain_request(image, class));
     }
 }
@@ -403,6 +461,17 @@ fn model_ready(state: State, info: ModelInfo) {
 /// A refused request changes nothing on screen: the previous model, photo and maps stay.
 fn failed(state: State, request: &str, message: &str) {
     let is = |example: Request| request == example.describe().0;
+    let frame = Request::Frame {
+        width: 0,
+        height: 0,
+        rgba: vec![],
+        target: Target::Follow { shown: None },
+        methods: vec![],
+        smoothing: Smoothing::default(),
+    };
+    if is(frame) {
+        return live::frame_failed(state, message);
+    }
     let (model, kept_model, photo) = memory(|m| {
         let model = if is(Request::LoadModel { name: String::new(), onnx: vec![], sidecar: None, labels: None, recipe: None }) {
             m.pending_model.take().map(|r| model_name(&r))
@@ -440,6 +509,7 @@ fn model_name(request: &Request) -> String {
 
 /// A new worker knows nothing: send it the model (and its layers) again; the image follows on ready.
 fn restart_worker(state: State) {
+    live::stop(state, false); // the frame in the old worker will not come back
     if let Err(err) = bridge::restart() {
         state.error.set(Some(err));
         return;
@@ -496,6 +566,7 @@ fn App() -> impl IntoView {
     spawn_local(load_default_model(state));
     spawn_local(maths::find(state.gpu, state.use_gpu));
     listen_for_files(state);
+    live::listen(state);
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
     Effect::new(move |_| redraw(state));
@@ -546,9 +617,14 @@ fn App() -> impl IntoView {
 }
 
 /// Asks the worker for the maps of the methods (and smoothing) the grid shows, where the maps on
-/// screen lack them.
+/// screen lack them. Not while live frames come (each brings the methods on screen when it was
+/// read, without aug_smooth: [`crate::live::frame_smoothing`]); a frame kept as the photo gets them
+/// then. Nor while a new photo is on its way (its own request asks for them).
 fn ask_for_methods(state: State) {
     let (methods, smoothing) = (state.wanted_methods(), state.smoothing.get());
+    if state.live.get().moving() || memory(|m| m.pending_image.is_some()) {
+        return;
+    }
     let Some(raw) = state.raw.get_untracked() else {
         return;
     };
@@ -566,7 +642,9 @@ fn redraw(state: State) {
     };
     let settings = state.settings();
     if !settings.methods.iter().all(|m| raw.methods.contains(m)) {
-        return; // the worker is computing them; the pictures follow its maps
+        // The worker is computing them (see ask_for_methods); a live frame's next frame brings them.
+        live::drawn(state);
+        return;
     }
     let fusion = state.current_fusion();
     let gpu = maths::chosen(state.gpu, state.use_gpu.get());
@@ -614,4 +692,5 @@ fn shown(state: State, shown: Shown, drawn_by: &'static str, started: f64) {
     state.drawn_by.set(drawn_by);
     state.drawing.set(false);
     timeline::painted(state.timeline);
+    live::drawn(state);
 }

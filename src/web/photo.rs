@@ -1,10 +1,11 @@
-//! The photo: two samples, a drop zone (a dropped .onnx loads as a model), paste, and the photo as
-//! the network sees it.
+//! The photo: two samples, a drop zone (a dropped .onnx loads as a model, a video plays live), paste,
+//! the live camera, and the photo as the network sees it.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::files::{self, DropZone};
+use super::live::{LivePanel, Mode};
 use super::page::State;
 use super::picture::Picture;
 use super::{fetch, timeline};
@@ -37,11 +38,14 @@ pub fn PhotoPicker(state: State) -> impl IntoView {
                 <figcaption>"What the network sees: the photo cropped and resized for it."</figcaption>
             </figure>
             <div class="photo-sources">
-                <div class="samples" role="group" aria-label="Sample photos">{samples.into_iter().collect_view()}</div>
-                <DropZone id="photo-input" class="photo-drop" accept="image/*,.onnx"
-                    text="Drop, choose or paste (Ctrl+V) a photo"
-                    help="A new photo re-runs the network and redraws every map; a dropped .onnx file is loaded as the model"
-                    on_file=move |file| files::photo_or_model(state, file)/>
+                <div class="sources" hidden=move || state.live.get() != Mode::Off>
+                    <div class="samples" role="group" aria-label="Sample photos">{samples.into_iter().collect_view()}</div>
+                    <DropZone id="photo-input" class="photo-drop" accept="image/*,video/*,.onnx"
+                        text="Drop, choose or paste (Ctrl+V) a photo or a video"
+                        help="A new photo re-runs the network and redraws every map; a video file plays live, explained frame after frame; a dropped .onnx file is loaded as the model"
+                        on_file=move |file| files::dropped_file(state, file)/>
+                </div>
+                <LivePanel state/>
             </div>
         </div>
     }
@@ -62,7 +66,7 @@ pub fn listen_for_files(state: State) {
         if !ev.default_prevented()
             && let Some(file) = files::dropped(&ev)
         {
-            files::photo_or_model(state, file);
+            files::dropped_file(state, file);
         }
     });
     // The page lives as long as the tab: keep listening.

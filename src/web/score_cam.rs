@@ -44,9 +44,11 @@ pub fn start(state: State, layer: usize) {
     }
 }
 
-/// Asks for the chunk after `run.done`; quietly (the grid stays as it is while they run).
+/// Asks for the chunk after `run.done`; quietly (the grid stays as it is while they run). Not
+/// while live frames come: each replaces the image the passes are for (freeze a frame first).
 fn ask(state: State, run: ScoreRun) {
-    let Some(raw) = state.raw.get_untracked() else {
+    let Some(raw) = state.raw.get_untracked().filter(|_| !state.live.get_untracked().moving()) else {
+        state.score.set(None);
         return;
     };
     state.score.set(Some(ScoreRun { in_flight: true, ..run }));
@@ -124,10 +126,15 @@ pub fn ScoreCell(state: State, layer: usize) -> impl IntoView {
                 } else {
                     ("▶ Run", format!("Run Score-CAM on this stage: {} forward passes, ≈ {}; Cancel stops it", total - done, duration(left)))
                 };
-                let help = if busy_elsewhere { "Score-CAM runs on one stage at a time".to_string() } else { help };
+                let live = state.live.get().moving();
+                let help = match (live, busy_elsewhere) {
+                    (true, _) => "Score-CAM runs on a frozen frame: press Freeze (F) first".to_string(),
+                    (false, true) => "Score-CAM runs on one stage at a time".to_string(),
+                    (false, false) => help,
+                };
                 view! {
                     <div class="score-cell" title=help>
-                        <button class="score-run" disabled=busy_elsewhere on:click=move |_| start(state, layer)>{label}</button>
+                        <button class="score-run" disabled=live || busy_elsewhere on:click=move |_| start(state, layer)>{label}</button>
                         <span>{cost}</span>
                     </div>
                 }

@@ -55,10 +55,12 @@ async fn pool() -> usize {
 fn listen() {
     let session = RefCell::new(Session::default());
     let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-        let bytes = Uint8Array::new(&event.data()).to_vec();
-        let responses = match protocol::decode::<Request>(&bytes) {
+        let responses = match request(event.data()) {
             Ok(request) => {
-                post(&Response::Status { text: request.describe().1.into() });
+                // A live frame is routine, several a second: the page's status line says "live".
+                if !matches!(request, Request::Frame { .. }) {
+                    post(&Response::Status { text: request.describe().1.into() });
+                }
                 session.borrow_mut().handle(request, now)
             }
             Err(err) => vec![Response::Failed { request: "read the message".into(), message: err.to_string() }],
@@ -68,6 +70,20 @@ fn listen() {
     scope().set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget(); // the handler lives as long as the worker
     post(&Response::Ready);
+}
+
+/// A message from the page: one encoded request, or, for a live frame, `[request, pixels]` with the
+/// frame's RGBA pixels in their own buffer (see [`crate::protocol::Request::Frame`]).
+fn request(data: JsValue) -> crate::Result<Request> {
+    if !Array::is_array(&data) {
+        return protocol::decode(&Uint8Array::new(&data).to_vec());
+    }
+    let [message, pixels] = [0, 1].map(|i| Array::from(&data).get(i));
+    let mut request = protocol::decode(&Uint8Array::new(&message).to_vec())?;
+    if let Request::Frame { rgba, .. } = &mut request {
+        *rgba = Uint8Array::new(&pixels).to_vec();
+    }
+    Ok(request)
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {

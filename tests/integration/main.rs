@@ -29,6 +29,7 @@ mod grad_resize;
 mod grad_shape;
 mod gradients_golden;
 mod grid_artefact;
+mod live;
 mod methods_golden;
 mod model_zoo;
 mod occlusion;

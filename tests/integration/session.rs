@@ -69,8 +69,11 @@ fn load_explain_retarget() {
 
     let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
     let responses = send(&mut session, explain(image));
-    let [Response::Prediction { top, seen, .. }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
+    let [Response::Prediction { top, seen, spans }, Response::Maps(maps)] = responses.as_slice() else { panic!("{responses:?}") };
     assert_eq!(top[0].label, "tiger cat");
+    // The photo's backward comes with its forward; its maps need no other.
+    let steps: Vec<&str> = spans.iter().chain(&maps.spans).map(|s| s.what.as_str()).collect();
+    assert_eq!(steps, ["decode the photo", "preprocess", "forward", "backward", "raw maps"]);
     assert_eq!((seen.width, seen.height, seen.rgb.len()), (224, 224, 224 * 224 * 3));
     assert_eq!(maps.class, 282);
     for (layer, per_method) in maps.layers.iter().zip(&maps.maps) {
@@ -81,6 +84,7 @@ fn load_explain_retarget() {
     let retargeted = send(&mut session, maps_of(285));
     let [Response::Maps(other)] = retargeted.as_slice() else { panic!("maps") };
     assert_eq!(other.class, 285);
+    assert_eq!(other.spans.iter().map(|s| s.what.as_str()).collect::<Vec<_>>(), ["backward", "raw maps"]);
     assert_ne!(other.maps, maps.maps, "another class, other maps");
 }
 
@@ -228,4 +232,116 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
 
     let wrong = Fusion { fused: vec![true; 2], scaled: vec![false; 2] };
     assert_eq!(failure(&send(&mut session, occlude(wrong))), "invalid input: the fusion names 2 stages; 5 are explained");
+}
+
+/// A live frame as the page sends it: the request encoded without its pixels, which travel beside
+/// it and which the worker puts back (src/web/worker.rs).
+fn send_frame(session: &mut Session, request: Request) -> Vec<Response> {
+    let Request::Frame { rgba, .. } = &request else { panic!("a frame") };
+    let encoded = protocol::encode(&request);
+    assert!(encoded.len() < 64, "the pixels are not in the message ({} bytes)", encoded.len());
+    let mut decoded: Request = protocol::decode(&encoded).unwrap();
+    if let Request::Frame { rgba: pixels, .. } = &mut decoded {
+        *pixels = rgba.clone();
+    }
+    session.handle(decoded, now).iter().map(|r| protocol::decode(&protocol::encode(r)).unwrap()).collect()
+}
+
+/// A sample photo's pixels as a canvas gives them: RGBA, opaque; no smoothing.
+fn frame_of(sample: &str, target: layercam::live::Target, methods: &[Method]) -> Request {
+    let photo = image::open(root().join(format!("samples/{sample}.png"))).unwrap().into_rgba8();
+    let (width, height) = photo.dimensions();
+    Request::Frame { width, height, rgba: photo.into_raw(), target, methods: methods.to_vec(), smoothing: Smoothing::default() }
+}
+
+#[test]
+fn a_live_frame_is_explained_as_the_same_photo_would_be_for_the_class_it_follows() {
+    use layercam::live::Target;
+    let mut session = Session::default();
+    load_default(&mut session);
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let photo = send(&mut session, explain(image));
+    let [Response::Prediction { top: photo_top, seen: photo_seen, .. }, Response::Maps(photo_maps)] = photo.as_slice() else { panic!() };
+
+    let responses = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: None }, &[Method::LayerCam]));
+    let [Response::Frame { top, seen, spans, maps }] = responses.as_slice() else { panic!("{responses:?}") };
+    assert_eq!((top, seen), (photo_top, photo_seen), "the same pixels, the same prediction and picture");
+    assert_eq!(maps.class, 282, "tiger cat, the top-1");
+    let steps: Vec<&str> = spans.iter().chain(&maps.spans).map(|s| s.what.as_str()).collect();
+    assert_eq!(steps, ["read the frame", "preprocess", "forward", "backward", "raw maps"]);
+    // The methods on screen only (LayerCAM, first of the photo's four), bit for bit the photo's.
+    assert_eq!(maps.methods, [Method::LayerCam]);
+    for (frame_layer, photo_layer) in maps.maps.iter().zip(&photo_maps.maps) {
+        assert_eq!(frame_layer.as_slice(), &photo_layer[..1]);
+    }
+    assert!((0..5).all(|l| maps.has(l, Method::LayerCam) && !maps.has(l, Method::GradCam)));
+
+    // Egyptian cat (0.340) on screen trails tiger cat (0.408) by less than the hysteresis: it stays.
+    let kept = send_frame(&mut session, frame_of("chelsea", Target::Follow { shown: Some(285) }, &[Method::LayerCam]));
+    assert!(matches!(kept.as_slice(), [Response::Frame { maps, .. }] if maps.class == 285));
+    // The espresso leads the cat on screen by far: the class follows.
+    let coffee = send_frame(&mut session, frame_of("coffee", Target::Follow { shown: Some(282) }, &[Method::LayerCam]));
+    let [Response::Frame { top, maps, .. }] = coffee.as_slice() else { panic!() };
+    assert_eq!((top[0].label.as_str(), maps.class), ("espresso", 967));
+}
+
+#[test]
+fn a_locked_class_fixes_the_seed_and_the_last_frame_is_the_image_for_what_follows() {
+    use layercam::cam::Fusion;
+    use layercam::live::Target;
+    let mut session = Session::default();
+    let ready = load_default(&mut session);
+    let [Response::ModelReady(info)] = ready.as_slice() else { panic!("model ready") };
+    let locked = send_frame(&mut session, frame_of("coffee", Target::Locked(285), &[Method::LayerCam, Method::GradCam]));
+    let [Response::Frame { top, maps: locked, .. }] = locked.as_slice() else { panic!() };
+    assert_eq!((top[0].label.as_str(), locked.class), ("espresso", 285), "Egyptian cat, though the frame is an espresso");
+    // The frame is now the current image: the page's request for the methods on screen finds the
+    // locked frame's maps again (LayerCAM and Grad-CAM, the first and third of the paper's four);
+    // the occlusion test computes the methods the frame did not have.
+    let asked = send(&mut session, maps_of(285));
+    let [Response::Maps(asked)] = asked.as_slice() else { panic!() };
+    for (frame_layer, layer) in locked.maps.iter().zip(&asked.maps) {
+        assert_eq!(frame_layer, &[layer[0].clone(), layer[2].clone()], "LayerCAM and Grad-CAM");
+    }
+    send_frame(&mut session, frame_of("chelsea", Target::Locked(285), &[Method::LayerCam]));
+    let fusion = Fusion::paper(&layercam::model::layers::strides(&info.layers, info.input_size));
+    let methods = vec![Method::GradCamPlusPlus];
+    let responses = send(&mut session, Request::Occlude { class: 285, methods, fusion, gamma: 2.0 });
+    assert!(matches!(responses.as_slice(), [Response::Occlusion(report)] if report.trials.len() == 2), "{responses:?}");
+
+    let out_of_range = send_frame(&mut session, frame_of("chelsea", Target::Locked(1000), &[Method::LayerCam]));
+    assert_eq!(failure(&out_of_range), "invalid input: class 1000 does not exist; the model has 1000");
+    let mut short = frame_of("chelsea", Target::Locked(1), &[Method::LayerCam]);
+    if let Request::Frame { rgba, .. } = &mut short {
+        rgba.truncate(1000);
+    }
+    assert_eq!(failure(&send_frame(&mut session, short)), "invalid input: a 451×300 frame has 541200 bytes of RGBA, not 1000");
+}
+
+/// A live frame as the page sends it with aug_smooth and eigen_smooth on and Score-CAM on screen:
+/// eigen_smooth is kept and aug_smooth dropped (one run a frame), and Score-CAM's maps wait for
+/// passes a frame never runs.
+#[test]
+fn a_live_frame_keeps_eigen_smooth_drops_aug_smooth_and_runs_no_score_cam_pass() {
+    use layercam::live::{Target, frame_smoothing};
+    let mut session = Session::default();
+    load_default(&mut session);
+    let methods = [Method::LayerCam, Method::ScoreCam];
+    let mut frame = frame_of("chelsea", Target::Follow { shown: None }, &methods);
+    if let Request::Frame { smoothing, .. } = &mut frame {
+        *smoothing = frame_smoothing(Smoothing { aug: true, eigen: true });
+    }
+    let responses = send_frame(&mut session, frame);
+    let [Response::Frame { maps, .. }] = responses.as_slice() else { panic!("{responses:?}") };
+    let eigen = Smoothing { aug: false, eigen: true };
+    assert_eq!(maps.smoothing, eigen);
+    assert!((0..5).all(|l| maps.has(l, Method::LayerCam) && !maps.has(l, Method::ScoreCam)));
+    assert!(maps.score_passes.iter().all(|p| p.done == 0 && p.total > 0));
+    // The same picture as a photo with eigen_smooth: the same maps; without it, others.
+    let image = std::fs::read(root().join("samples/chelsea.png")).unwrap();
+    let photo = last_maps(send(&mut session, Request::Explain { image, class: None, methods: methods.to_vec(), smoothing: eigen }));
+    assert_eq!(photo.maps, maps.maps);
+    let plain = last_maps(send(&mut session, Request::Maps { class: 282, methods: methods.to_vec(), smoothing: Smoothing::default() }));
+    assert!(plain.spans.iter().all(|s| s.what != "backward"), "the same class and runs: no backward");
+    assert_ne!(plain.maps[4][0], maps.maps[4][0]);
 }

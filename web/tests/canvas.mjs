@@ -1,5 +1,5 @@
-// What the page tests read of a page: its canvases' pixels and a few counters (not a test file:
-// node --test runs only *.test.mjs).
+// What the page tests read of a page: its canvases' pixels and a few counters, shared by the page
+// tests (page.test.mjs, methods.test.mjs, live.test.mjs; not a test file: node --test runs only *.test.mjs).
 
 /** The pixels of a canvas, as a data URL (equal pictures give equal strings). */
 export const pixels = (page, selector) => page.$eval(selector, (c) => c.toDataURL());

@@ -10,10 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const browsers = [];
 
 /** A fresh Chromium on the page; WebGPU on or off. Keeps every GPUDevice the page creates. */
@@ -21,7 +20,7 @@ async function open(webgpu) {
   const profile = mkdtempSync(join(tmpdir(), 'layercam-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', args: webgpu ? [...FLAGS, '--enable-unsafe-webgpu'] : FLAGS,
-    viewport: { width: 1280, height: 800 },
+    viewport: LAPTOP,
   });
   context.setDefaultTimeout(120_000);
   await context.addInitScript(() => {

@@ -9,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import * as canvas from './canvas.mjs';
+import { FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const artifacts = process.env.LAYERCAM_ARTIFACTS ?? 'target/web-artifacts';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
-const LAPTOP = { width: 1280, height: 800 };
 
 let profile, context, page;
 const errors = [];

@@ -8,15 +8,15 @@ import { crc32, deflateSync, gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import axe from 'axe-core';
 import * as canvas from './canvas.mjs';
+import axe from 'axe-core';
+import { rendererMemory } from './memory.mjs';
+import { FLAGS as BROWSER_FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const dist = process.env.LAYERCAM_DIST ?? 'dist';
 const artifacts = process.env.LAYERCAM_ARTIFACTS ?? 'target/web-artifacts';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
-const LAPTOP = { width: 1280, height: 800 };
+const FLAGS = [...BROWSER_FLAGS, '--enable-unsafe-webgpu'];
 
 let profile, context, page;
 const requests = [];
@@ -46,26 +46,6 @@ after(async () => {
   await context?.close();
   if (profile) rmSync(profile, { recursive: true, force: true });
 });
-
-/**
- * The peak and current resident memory of this browser's renderer processes (Linux /proc): the
- * page and its worker share one renderer, so its peak is what explaining a photo costs.
- */
-function rendererMemory() {
-  const read = (pid, file) => { try { return readFileSync(`/proc/${pid}/${file}`, 'utf8'); } catch { return ''; } };
-  const parent = (pid) => Number(read(pid, 'stat').split(') ')[1]?.split(' ')[1]);
-  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  const browser = pids.find((p) => read(p, 'cmdline').includes(profile) && !read(p, 'cmdline').includes('--type='));
-  const ours = (pid) => { for (let p = pid; p > 1; p = parent(p)) if (String(p) === browser) return true; return false; };
-  const kib = (status, field) => Number(status.match(new RegExp(`${field}:\\s+(\\d+) kB`))?.[1] ?? 0);
-  const renderers = pids.filter((p) => read(p, 'cmdline').includes('--type=renderer') && ours(p))
-    .map((p) => read(p, 'status')).filter((status) => status)
-    .map((status) => ({ peak: kib(status, 'VmHWM'), now: kib(status, 'VmRSS') }))
-    .sort((a, b) => b.peak - a.peak);
-  if (!browser || renderers.length === 0) return 'no renderer process found under /proc';
-  const mb = (k) => `${(k / 1024).toFixed(0)} MB`;
-  return renderers.map((r) => `renderer peak ${mb(r.peak)}, now ${mb(r.now)}`).join('; ');
-}
 
 const pixels = (selector) => canvas.pixels(page, selector);
 const colours = (selector) => canvas.colours(page, selector);
@@ -203,7 +183,7 @@ test('another class re-targets every map', async (t) => {
   t.diagnostic(`class switch → new grid: ${Date.now() - clicked} ms`);
   assert.notEqual(await pixels('#fused-0'), before);
   assert.equal(await forwards(), forwardsBefore, 'a class switch runs the backward only');
-  t.diagnostic(`memory: ${rendererMemory()}`);
+  t.diagnostic(`memory: ${rendererMemory(profile)}`);
 });
 
 test('γ changes the fused map without a new forward pass', async () => {

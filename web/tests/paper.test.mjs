@@ -10,11 +10,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { FLAGS as BROWSER_FLAGS, LAPTOP } from './browser.mjs';
 
 const url = process.env.LAYERCAM_URL;
 const cli = process.env.LAYERCAM_CLI ?? 'target/debug/layercam';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'];
+const FLAGS = [...BROWSER_FLAGS, '--enable-unsafe-webgpu'];
 
 let profile, context, page;
 const errors = [];
@@ -23,7 +23,7 @@ before(async () => {
   assert.ok(url, 'LAYERCAM_URL is not set: run bash scripts/test.sh');
   profile = mkdtempSync(join(tmpdir(), 'layercam-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', args: FLAGS, viewport: { width: 1280, height: 800 },
+    executablePath: '/usr/bin/chromium', args: FLAGS, viewport: LAPTOP,
   });
   context.setDefaultTimeout(120_000);
   page = await context.newPage();

@@ -11,10 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { serve } from './serve.mjs';
+import { FLAGS, LAPTOP } from './browser.mjs';
 
 const dist = process.env.LAYERCAM_DIST ?? 'dist';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync'];
 const cleanups = [];
 after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
 
@@ -22,7 +21,7 @@ after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); }
 async function open(url, { serviceWorkers = 'allow' } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'layercam-threads-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium', args: FLAGS, viewport: { width: 1280, height: 800 }, serviceWorkers,
+    executablePath: '/usr/bin/chromium', args: FLAGS, viewport: LAPTOP, serviceWorkers,
   });
   context.setDefaultTimeout(180_000);
   cleanups.push(async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); });
