@@ -57,8 +57,8 @@ pub fn frame_smoothing(page: Smoothing) -> Smoothing {
     Smoothing { aug: false, ..page }
 }
 
-/// A frame's RGBA pixels (a canvas's, `width × height × 4` bytes) as the RGB photo it is: the
-/// alpha channel of a video frame is opaque, and is dropped.
+/// A frame's RGBA pixels (`width × height × 4` bytes, as the page read them off the video) as the
+/// RGB photo it is: the alpha channel of a video frame is opaque, and is dropped.
 pub fn frame_picture(width: u32, height: u32, rgba: Vec<u8>) -> Result<RgbImage> {
     if width.min(height) < MIN_PHOTO_SIDE || width.max(height) > MAX_IMAGE_SIDE {
         return Err(Error::Input(format!(

@@ -61,8 +61,8 @@ pub enum Request {
     Frame {
         width: u32,
         height: u32,
-        /// `width × height` RGBA pixels, as a canvas gives them. Not encoded: they travel beside the
-        /// message as their own buffer, transferred, and the worker puts them back here.
+        /// `width × height` RGBA pixels, as the page read them off the video. Not encoded: they travel
+        /// beside the message as their own buffer, transferred, and the worker puts them back here.
         #[serde(skip)]
         rgba: Vec<u8>,
         target: Target,
