@@ -24,7 +24,7 @@ pub fn draw(canvas: &HtmlCanvasElement, image: &RgbImage, data: &mut Option<Imag
         canvas.set_width(width);
         canvas.set_height(height);
     }
-    if !data.as_ref().is_some_and(|d| (d.width(), d.height()) == (width, height)) {
+    if data.as_ref().is_none_or(|d| (d.width(), d.height()) != (width, height)) {
         *data = ImageData::new_with_sw(width, height).ok();
     }
     let context = canvas.get_context("2d").ok().flatten().and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok());

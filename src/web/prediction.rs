@@ -63,8 +63,8 @@ pub fn Predictions(state: State) -> impl IntoView {
 /// In live mode: which class the frames are explained for, and the way back to following the top one.
 #[component]
 fn LockLine(state: State) -> impl IntoView {
-    move || {
-        match state.locked.get() {
+    const FOLLOWING: &str = "Following each frame's top class (a near tie keeps the class on screen). Click a class to lock it.";
+    move || match state.locked.get() {
         Some(class) => {
             let label = state.model.with(|m| m.as_ref().map(|m| m.labels[class].clone())).unwrap_or_default();
             view! {
@@ -75,10 +75,6 @@ fn LockLine(state: State) -> impl IntoView {
             }
             .into_any()
         }
-        None => view! {
-            <p id="lock" class="lock hint">"Following each frame's top class (a near tie keeps the class on screen). Click a class to lock it."</p>
-        }
-        .into_any(),
-    }
+        None => view! { <p id="lock" class="lock hint">{FOLLOWING}</p> }.into_any(),
     }
 }

@@ -78,7 +78,8 @@ fn request(data: JsValue) -> crate::Result<Request> {
     if !Array::is_array(&data) {
         return protocol::decode(&Uint8Array::new(&data).to_vec());
     }
-    let [message, pixels] = [0, 1].map(|i| Array::from(&data).get(i));
+    let parts = Array::from(&data);
+    let [message, pixels] = [0, 1].map(|i| parts.get(i));
     let mut request = protocol::decode(&Uint8Array::new(&message).to_vec())?;
     if let Request::Frame { rgba, .. } = &mut request {
         *rgba = Uint8Array::new(&pixels).to_vec();
