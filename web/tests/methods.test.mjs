@@ -114,8 +114,9 @@ test('Score-CAM: its cost in place, on a layer the user picks, with a progress b
   t.diagnostic(`Score-CAM's row before its passes:\n${cells.join('\n')}`);
   assert.match(cells[0], /▶ Run\s*32 passes · ≈ \d+ s/);
   // The deepest stage's 1280 passes: "too long here" past two minutes by this browser's own measured
-  // forward, which is close to that on this machine; either way the cell says the passes and the time.
-  assert.match(cells[4], /1280 passes · ≈ [\d.]+ min/);
+  // forward, which is close to that on this machine; either way the cell says the passes and the time
+  // (in seconds under 90 s: 74 s on a quiet clean clone here).
+  assert.match(cells[4], /1280 passes · ≈ [\d.]+ (s|min)/);
   if (/too long here/.test(cells[4])) {
     assert.match(await page.getAttribute('tr[data-method="scorecam"] td:nth-of-type(5) .score-cell', 'title'),
       /1280 forward passes, ≈ [\d.]+ min in this browser\. `layercam explain --method scorecam` runs them natively\./);
