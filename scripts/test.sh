@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
+# Each crate is built once per run here: no incremental caches, which took 0.7 GB of a fresh
+# machine's disk (a CI machine ran out of disk in this script's last build).
+export CARGO_INCREMENTAL=0
 
 ensure_rust
 ensure_vulkan
 step "Rust tests: autodiff rules, golden tests against PyTorch, CAM maths (CPU and GPU), CLI"
 cargo test --locked --all-targets
 
+make_room target/debug
 ensure_wasm_target
 ensure_wasm_bindgen
 ensure_chromium
@@ -20,6 +24,7 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/web/tests/webdriver.json" WASM_BINDGEN_TE
     --test web -- --nocapture
 
 step "Page: release build of dist/, then a smoke test in Chromium (node --test web/tests/)"
+make_room target/debug target/wasm32-unknown-unknown/debug
 bash scripts/build-web.sh
 ensure_node_deps
 # dist/ served with the cross-origin isolation headers, as `trunk serve` and dist/_headers serve it

@@ -6,12 +6,23 @@ STEP_NAME='' STEP_START=$SECONDS
 step() {
     [[ -n "$STEP_NAME" ]] && printf '==> %ds: %s\n' $((SECONDS - STEP_START)) "$STEP_NAME"
     STEP_NAME="$*" STEP_START=$SECONDS
-    printf '\n==> %s\n' "$*"
+    printf '\n==> %s (disk: %s free)\n' "$*" "$(df -h --output=avail . | tail -1 | tr -d ' ')"
 }
 # steps_done: the last stage's time and the whole run's (bash's SECONDS counts from the start).
 steps_done() {
     step "done"
     printf '==> total %dm%02ds\n' $((SECONDS / 60)) $((SECONDS % 60))
+}
+
+# make_room FOLDER...: where the disk is nearly full (under 10 GB free: a CI machine ran out of
+# disk in the page's last build), removes build folders that the stages still to come do not need,
+# and says so. Elsewhere they stay, for the next run to reuse.
+make_room() {
+    local free_gb
+    free_gb=$(df --output=avail -BG . | tail -1 | tr -dc '0-9')
+    ((free_gb >= 10)) && return
+    echo "only ${free_gb} GB of disk free: removing $* (the finished stages' builds; the next run rebuilds them)"
+    rm -rf "$@"
 }
 
 ensure_rust() {

@@ -96,8 +96,15 @@ impl Explainer {
         }
         let Differentiated { forward, backward, seeds, .. } = grad::differentiate(model, &targets)?;
         let input_fact = f32::fact(model.input_shape).into();
-        let forward = plan(&forward, |m| m.with_input_fact(0, input_fact))?;
-        let explainer = Explainer {
+        // The one-class backward is planned now rather than on the first click (planning is most of
+        // a first backward's time), and a model whose backward tract cannot plan is refused here.
+        // The two plans are independent: on two threads where the engine has them.
+        let (forward_plan, backward_plan) = both(
+            || plan(&forward, |m| m.with_input_fact(0, input_fact)),
+            || plan(&backward, |m| m.with_input_fact(0, seed_fact(1, model.classes))),
+        );
+        let forward = forward_plan?;
+        Ok(Explainer {
             input_shape: model.input_shape,
             classes: model.classes,
             layers,
@@ -106,15 +113,11 @@ impl Explainer {
             forward,
             backward,
             seeds,
-            backward_plans: Mutex::new(HashMap::new()),
+            backward_plans: Mutex::new(HashMap::from([(1, backward_plan?)])),
             classifier: logits_only(model),
             logits_plans: Mutex::new(HashMap::new()),
             batches: OnceLock::new(),
-        };
-        // The one-class backward, planned now rather than on the first click (planning is most of
-        // a first backward's time), and a model whose backward tract cannot plan is refused here.
-        explainer.backward_plan(1)?;
-        Ok(explainer)
+        })
     }
 
     /// Every layer's stride (input size ÷ map size), for the fusion rule of [`crate::cam::stages`].
@@ -192,8 +195,7 @@ impl Explainer {
         if let Some(plan) = plans.get(&seeds) {
             return Ok(plan.clone());
         }
-        let seed_fact = f32::fact([seeds, self.classes]).into();
-        let built = plan(&self.backward, |m| m.with_input_fact(0, seed_fact))?;
+        let built = plan(&self.backward, |m| m.with_input_fact(0, seed_fact(seeds, self.classes)))?;
         plans.insert(seeds, built.clone());
         Ok(built)
     }
@@ -394,6 +396,23 @@ fn as_maps(t: &TValue, tokens: Option<TokenGrid>) -> Result<Array4<f32>> {
     let patches = view.slice(ndarray::s![.., grid.skip.., ..]).to_owned();
     let grid_last = patches.into_shape_with_order((k, grid.height, grid.width, d)).map_err(Error::runtime)?;
     Ok(grid_last.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned())
+}
+
+/// The backward's input: `seeds` rows of `classes` seeds.
+fn seed_fact(seeds: usize, classes: usize) -> InferenceFact {
+    f32::fact([seeds, classes]).into()
+}
+
+/// Runs `a` and `b`, on two threads where the engine has more than one (natively, and in the
+/// threaded worker: its wasm-bindgen-rayon pool), else one after the other.
+fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        if threads() > 1 {
+            return rayon::join(a, b);
+        }
+    }
+    (a(), b())
 }
 
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.

@@ -40,7 +40,7 @@ pub fn Details(state: State) -> impl IntoView {
                 <tr><th scope="row">"engine"</th><td id="engine-threads">{move || engine(state)}</td></tr>
                 {row("model", model)}
                 <tr><th scope="row">"stages"</th><td><StageTensors state/></td></tr>
-                {row("prepare (parse, differentiate, plan)", ms(|t| t.prepare))}
+                <tr><th scope="row">"prepare (parse, differentiate, plan, a first run)"</th><td id="prepare-ms">{ms(|t| t.prepare)}</td></tr>
                 {row("forward (worker)", ms(|t| t.forward))}
                 {row("backward (worker)", ms(|t| t.backward))}
                 {row("raw maps (worker)", ms(|t| t.worker_cam))}

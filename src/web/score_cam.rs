@@ -73,10 +73,10 @@ pub fn progressed(state: State, progress: ScoreProgress) {
 
 /// The maps came with the last chunk's: the run is over.
 pub fn finished(state: State, raw: &ClassRawMaps) {
-    if let Some(run) = state.score.get_untracked() {
-        if raw.score_passes.get(run.layer).is_some_and(|p| p.done == p.total) {
-            state.score.set(None);
-        }
+    if let Some(run) = state.score.get_untracked()
+        && raw.score_passes.get(run.layer).is_some_and(|p| p.done == p.total)
+    {
+        state.score.set(None);
     }
 }
 

@@ -41,6 +41,10 @@ fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // One image at a time on every core (the plans, tract's matrix products, our depthwise
+    // kernel); the folder run below gives each core its own image instead.
+    let threads = rayon::current_num_threads();
+    runtime::set_threads(threads);
     let clock = Instant::now();
     let job = Job::prepare(&args.model, None, (&args.layers, GradientFrom::Layer), Settings::default())?;
     let prepare_ms = clock.elapsed().as_secs_f64() * 1e3;
@@ -50,10 +54,6 @@ pub fn run(args: Args) -> Result<()> {
     let [_, _, height, width] = explainer.input_shape;
 
     println!("model {} ({} layers: {}), image {}", job.model.name, layers.len(), layers.join(", "), args.image.display());
-    // One image at a time on every core (tract's matrix products split); the folder run below
-    // gives each core its own image instead.
-    let threads = rayon::current_num_threads();
-    runtime::set_threads(threads);
     println!("tract threads {threads} per image (folder run: 1 per image, {threads} images at once), median of {} runs\n", args.runs);
     println!("{:<48} {:>10}", "stage", "ms");
     println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);

@@ -210,20 +210,22 @@ impl Job {
 
 pub fn run(args: Args) -> Result<()> {
     let settings = settings(&args)?;
+    // One image uses every core (the plans, tract's products, our kernels); a folder run gives
+    // each core its own image instead.
+    runtime::set_threads(rayon::current_num_threads());
     let mut job = Job::prepare(&args.model, args.preprocess, (&args.layers, args.gradient_from), settings)?;
     job.choose_fusion(&args.fuse, &args.scale)?;
     job.smoothing = args.smoothing.into();
     job.choose_classes(args.class, args.top.into())?;
     job.save_tensors = args.save_tensors;
     job.maths = Maths::new(args.device);
-    let one = |source| {
-        runtime::set_threads(rayon::current_num_threads());
-        explain_source(&job, &source, &args.out)
-    };
     match (&args.image, &args.input_npy) {
-        (Some(image), _) if image.is_dir() => explain_folder(&job, image, &args.out),
-        (Some(image), _) => one(Source::Image(image.clone())),
-        (None, Some(npy)) => one(Source::Npy(npy.clone())),
+        (Some(image), _) if image.is_dir() => {
+            runtime::set_threads(1);
+            explain_folder(&job, image, &args.out)
+        }
+        (Some(image), _) => explain_source(&job, &Source::Image(image.clone()), &args.out),
+        (None, Some(npy)) => explain_source(&job, &Source::Npy(npy.clone()), &args.out),
         (None, None) => unreachable!("clap requires --image or --input-npy"),
     }
 }

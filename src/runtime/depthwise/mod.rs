@@ -81,7 +81,6 @@ impl DepthwiseConv {
             }
             Ok(())
         })?;
-        drop(view);
         Ok(output)
     }
 }
