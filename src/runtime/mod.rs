@@ -99,10 +99,8 @@ impl Explainer {
         // The one-class backward is planned now rather than on the first click (planning is most of
         // a first backward's time), and a model whose backward tract cannot plan is refused here.
         // The two plans are independent: on two threads where the engine has them.
-        let (forward_plan, backward_plan) = both(
-            || plan(&forward, |m| m.with_input_fact(0, input_fact)),
-            || plan(&backward, |m| m.with_input_fact(0, seed_fact(1, model.classes))),
-        );
+        let (forward_plan, one_class) =
+            both(|| plan(&forward, |m| m.with_input_fact(0, input_fact)), || backward_plan(&backward, 1, model.classes));
         let forward = forward_plan?;
         Ok(Explainer {
             input_shape: model.input_shape,
@@ -113,7 +111,7 @@ impl Explainer {
             forward,
             backward,
             seeds,
-            backward_plans: Mutex::new(HashMap::from([(1, backward_plan?)])),
+            backward_plans: Mutex::new(HashMap::from([(1, one_class?)])),
             classifier: logits_only(model),
             logits_plans: Mutex::new(HashMap::new()),
             batches: OnceLock::new(),
@@ -195,7 +193,7 @@ impl Explainer {
         if let Some(plan) = plans.get(&seeds) {
             return Ok(plan.clone());
         }
-        let built = plan(&self.backward, |m| m.with_input_fact(0, seed_fact(seeds, self.classes)))?;
+        let built = backward_plan(&self.backward, seeds, self.classes)?;
         plans.insert(seeds, built.clone());
         Ok(built)
     }
@@ -398,9 +396,9 @@ fn as_maps(t: &TValue, tokens: Option<TokenGrid>) -> Result<Array4<f32>> {
     Ok(grid_last.permuted_axes([0, 3, 1, 2]).as_standard_layout().into_owned())
 }
 
-/// The backward's input: `seeds` rows of `classes` seeds.
-fn seed_fact(seeds: usize, classes: usize) -> InferenceFact {
-    f32::fact([seeds, classes]).into()
+/// The backward planned for `seeds` rows of `classes` seeds.
+fn backward_plan(backward: &tract_onnx::pb::ModelProto, seeds: usize, classes: usize) -> Result<Plan> {
+    plan(backward, |m| m.with_input_fact(0, f32::fact([seeds, classes]).into()))
 }
 
 /// Runs `a` and `b`, on two threads where the engine has more than one (natively, and in the
