@@ -18,22 +18,12 @@ threaded_worker() {
     fi
     local profile=dev folder=debug
     [[ ${TRUNK_PROFILE:-debug} == release ]] && profile=web-release folder=web-release
-    # Shared memory, imported from the page's side (the pool's threads share it); wasm-bindgen needs
-    # the TLS symbols and, since nightly 2026-05, __heap_base exported. simd128 as in
-    # .cargo/config.toml, whose rustflags this variable replaces.
-    local flags="-C target-feature=+atomics,+bulk-memory,+simd128" arg
-    for arg in --shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size \
-        --export=__tls_align --export=__tls_base --export=__heap_base; do
-        flags+=" -C link-arg=$arg"
-    done
-    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
-        cargo "+$THREADS_TOOLCHAIN" build --locked --quiet --target wasm32-unknown-unknown -Z build-std=panic_abort,std \
-        --profile "$profile" --bin worker --features threads --target-dir target/threads
+    build_threaded_worker "$profile" --quiet
     wasm-bindgen --target web --no-typescript --out-dir "$staging" --out-name worker_threads \
         "target/threads/wasm32-unknown-unknown/$folder/worker.wasm"
     if [[ $profile == web-release ]]; then
         ensure_wasm_opt
-        wasm-opt -O --enable-threads --enable-bulk-memory --enable-simd --enable-nontrapping-float-to-int \
+        wasm-opt -O1 --enable-threads --enable-bulk-memory --enable-simd --enable-nontrapping-float-to-int \
             --enable-sign-ext --enable-mutable-globals "$staging/worker_threads_bg.wasm" -o "$staging/worker_threads_bg.wasm"
     fi
     cp web/worker_threads_loader.js "$staging/"

@@ -55,12 +55,36 @@ ensure_threads_toolchain() {
         || rustup target add wasm32-unknown-unknown --toolchain "$THREADS_TOOLCHAIN" >&2 || return 1
 }
 
+# cargo_install ARG...: `cargo install` of a build tool, built for a quick build rather than a fast
+# binary: Trunk's own release profile (fat LTO, one codegen unit) took 8 min on 2 cores, this 4.
+cargo_install() {
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+        cargo install --quiet "$@"
+}
+
+# build_threaded_worker PROFILE [CARGO ARG...]: cargo's build of the page's threaded worker into
+# target/threads (scripts/post-build.sh, after ensure_threads_toolchain). Shared memory, imported
+# from the page's side (the pool's threads share it); wasm-bindgen needs the TLS symbols and, since
+# nightly 2026-05, __heap_base exported. simd128 as in .cargo/config.toml, whose rustflags this
+# variable replaces.
+build_threaded_worker() {
+    local profile=$1 flags="-C target-feature=+atomics,+bulk-memory,+simd128" arg
+    shift
+    for arg in --shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size \
+        --export=__tls_align --export=__tls_base --export=__heap_base; do
+        flags+=" -C link-arg=$arg"
+    done
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags" \
+        cargo "+$THREADS_TOOLCHAIN" build --locked "$@" --target wasm32-unknown-unknown -Z build-std=panic_abort,std \
+        --profile "$profile" --bin worker --features threads --target-dir target/threads
+}
+
 # Trunk 0.22 needs a newer rustc than the machine's 1.95.
 TRUNK_VERSION=0.21.14
 ensure_trunk() {
     [[ "$(trunk --version 2>/dev/null)" == "trunk $TRUNK_VERSION" ]] && return
-    step "Installing trunk $TRUNK_VERSION (about 8 min on 2 cores)"
-    cargo install --quiet --locked "trunk@$TRUNK_VERSION"
+    step "Installing trunk $TRUNK_VERSION (about 4 min on 2 cores)"
+    cargo_install --locked "trunk@$TRUNK_VERSION"
 }
 
 # The CLI must equal the wasm-bindgen crate of Cargo.lock exactly, or Trunk tries a download that fails.
@@ -73,7 +97,7 @@ ensure_wasm_bindgen() {
     [[ "$(wasm-bindgen --version 2>/dev/null)" == "wasm-bindgen $version" ]] && return
     step "Installing wasm-bindgen-cli $version (also wasm-bindgen-test-runner)"
     # No --locked: its lockfile wants a webpki-roots version that crates.io lacks.
-    cargo install --quiet --force wasm-bindgen-cli --version "$version"
+    cargo_install --force wasm-bindgen-cli --version "$version"
 }
 
 # web/package.json pins binaryen (wasm-opt) and playwright-core; `npm ci` only when the lockfile changed.

@@ -1,9 +1,9 @@
 //! The page's Web Worker (Trunk builds it to wasm and a loader, `worker_loader.js`): it runs the
-//! network; `layercam::web::worker` holds it.
+//! network; `layercam::worker` holds it.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    layercam::web::worker::start();
+    layercam::worker::start();
 }
 
 // `cargo build` and `cargo test --all-targets` build every bin natively too.

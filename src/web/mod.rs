@@ -1,12 +1,12 @@
-//! The browser side (wasm32 only): the page, built with Leptos, and the Web Worker that runs the
-//! network. The page owns every picture; the worker owns the model (see [`crate::protocol`]).
+//! The page (wasm32, feature `page`), built with Leptos. It owns every picture; its Web Worker
+//! ([`crate::worker`]) owns the model (see [`crate::protocol`]).
 //!
 //! The page is [`page`] (its state, the worker's answers, the layout) and one component per part,
 //! each in its own file over the shared [`page::State`]: what to explain ([`photo`], [`live`] (the
 //! camera), [`prediction`], [`methods`], [`compare`], [`layer_picker`], [`model_picker`]), the maps
 //! ([`network`], [`grid`], [`score_cam`], [`legend`], [`enlarged`]), how to draw them ([`fusion_panel`], [`draw_controls`]), and
-//! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`],
-//! [`worker`]), files, fetches, canvases and downloads.
+//! [`exports`], [`details`], [`teaching`]. The rest is plumbing: the worker ([`bridge`]),
+//! files, fetches, canvases and downloads.
 
 mod bridge;
 mod canvas;
@@ -39,7 +39,5 @@ mod slider;
 mod stages;
 mod teaching;
 mod timeline;
-#[cfg(feature = "engine")]
-pub mod worker;
 
 pub use page::start;

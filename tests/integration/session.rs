@@ -235,7 +235,7 @@ fn the_occlusion_test_hides_each_maps_strongest_region_and_classifies_again() {
 }
 
 /// A live frame as the page sends it: the request encoded without its pixels, which travel beside
-/// it and which the worker puts back (src/web/worker.rs).
+/// it and which the worker puts back (src/worker.rs).
 fn send_frame(session: &mut Session, request: Request) -> Vec<Response> {
     let Request::Frame { rgba, .. } = &request else { panic!("a frame") };
     let encoded = protocol::encode(&request);

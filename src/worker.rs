@@ -1,4 +1,4 @@
-//! The Web Worker: a [`Session`] behind `postMessage`. Requests and responses travel as one
+//! The page's Web Worker (wasm32): a [`Session`] behind `postMessage`. Requests and responses travel as one
 //! postcard buffer each, transferred rather than copied.
 //!
 //! Two builds run this: the plain one (Trunk's `worker`, one thread) and, where the page is
