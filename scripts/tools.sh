@@ -79,12 +79,13 @@ build_threaded_worker() {
         --profile "$profile" --bin worker --features threads --target-dir target/threads
 }
 
-# Trunk 0.22 needs a newer rustc than the machine's 1.95.
+# Trunk 0.22 needs a newer rustc than the machine's 1.95. Without its default features: no TLS and
+# no update check, which only its downloads and HTTPS serving need (it downloads nothing here).
 TRUNK_VERSION=0.21.14
 ensure_trunk() {
     [[ "$(trunk --version 2>/dev/null)" == "trunk $TRUNK_VERSION" ]] && return
     step "Installing trunk $TRUNK_VERSION (about 4 min on 2 cores)"
-    cargo_install --locked "trunk@$TRUNK_VERSION"
+    cargo_install --locked --no-default-features "trunk@$TRUNK_VERSION"
 }
 
 # The CLI must equal the wasm-bindgen crate of Cargo.lock exactly, or Trunk tries a download that fails.
