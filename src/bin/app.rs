@@ -5,7 +5,7 @@ fn main() {
     layercam::web::start();
 }
 
-// `cargo build` and `cargo test --all-targets` build every bin natively too.
+// Natively there is no page to run (`cargo build --features page` builds this).
 #[cfg(not(target_arch = "wasm32"))]
 fn main() {
     eprintln!("app is the web page: build it with `bash scripts/build-web.sh` or `bash scripts/serve.sh`");
