@@ -5,7 +5,7 @@
 use image::{Rgb, RgbImage};
 use ndarray::Array2;
 
-use crate::cam::{self, Fusion, Method};
+use crate::cam::{self, Fusion, Method, Overlay};
 use crate::explain::{ClassMaps, Settings, fuse_stages};
 use crate::protocol::{ClassRawMaps, Picture};
 
@@ -62,30 +62,32 @@ pub fn show(seen: &RgbImage, raw: &ClassRawMaps, settings: &Settings, fusion: &F
 pub fn show_fused(seen: &RgbImage, previous: &Shown, settings: &Settings, fusion: &Fusion) -> Shown {
     let size = (seen.height() as usize, seen.width() as usize);
     let maps = fuse_stages(previous.maps.class, previous.maps.raw.clone(), settings, fusion, size);
-    let fused = fused_pictures(seen, &maps, settings);
+    let fused = fused_pictures(seen, &maps, &overlay(settings));
     Shown { maps, cells: previous.cells.clone(), fused }
 }
 
 /// The pictures of `maps` on the CPU: each layer's map over the image, and each fused map with its box.
 pub fn draw(seen: &RgbImage, maps: ClassMaps, settings: &Settings) -> Shown {
-    let cells = maps.raw.iter().map(|layer| layer.iter().map(|m| layer_picture(seen, m, settings)).collect()).collect();
-    let fused = fused_pictures(seen, &maps, settings);
+    let overlay = overlay(settings);
+    let cells = maps.raw.iter().map(|layer| layer.iter().map(|m| layer_picture(seen, m, &overlay)).collect()).collect();
+    let fused = fused_pictures(seen, &maps, &overlay);
     Shown { maps, cells, fused }
 }
 
-fn fused_pictures(seen: &RgbImage, maps: &ClassMaps, settings: &Settings) -> Vec<RgbImage> {
-    maps.fused
-        .iter()
-        .zip(&maps.boxes)
-        .map(|(fused, &bbox)| with_box(cam::overlay(seen, fused.view(), settings.colormap, settings.opacity), bbox))
-        .collect()
+/// How the settings draw a map over the photo.
+pub fn overlay(settings: &Settings) -> Overlay {
+    Overlay::new(settings.colormap, settings.opacity)
+}
+
+fn fused_pictures(seen: &RgbImage, maps: &ClassMaps, overlay: &Overlay) -> Vec<RgbImage> {
+    maps.fused.iter().zip(&maps.boxes).map(|(fused, &bbox)| with_box(overlay.over(seen, fused.view()), bbox)).collect()
 }
 
 /// A layer's raw map as shown: normalised by its maximum, upsampled and overlaid on the input.
-pub fn layer_picture(seen: &RgbImage, raw: &Array2<f32>, settings: &Settings) -> RgbImage {
+pub fn layer_picture(seen: &RgbImage, raw: &Array2<f32>, overlay: &Overlay) -> RgbImage {
     let (height, width) = (seen.height() as usize, seen.width() as usize);
     let shown = cam::upsample_bilinear(cam::normalize_max(raw.view()).view(), height, width);
-    cam::overlay(seen, shown.view(), settings.colormap, settings.opacity)
+    overlay.over(seen, shown.view())
 }
 
 /// A fused map's picture with its box outlined, if it has one.

@@ -1,5 +1,7 @@
 //! Showing a map: colour it, blend it over the photo, outline its box.
 
+use std::sync::OnceLock;
+
 use image::{Rgb, RgbImage};
 use ndarray::ArrayView2;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,7 @@ impl Colormap {
     }
 
     /// The colour of `v`, clamped to [0, 1]; NaN shows as 0.
+    #[inline]
     pub fn rgb(self, v: f32) -> [u8; 3] {
         // NaN would survive `clamp` and end up as an arbitrary colour.
         let v = if v.is_nan() { 0.0 } else { f64::from(v.clamp(0.0, 1.0)) };
@@ -62,21 +65,109 @@ fn turbo(v: f64) -> [f64; 3] {
 
 /// The map coloured and blended over `image`: (1 − opacity) · pixel + opacity · colour, rounded.
 /// `map` holds values in [0, 1] (e.g. from `normalize_max`); `opacity` is clamped to [0, 1].
+/// For many pictures, [`Overlay`] works out the blends once.
 ///
 /// # Panics
 /// If `map` is not the image's height × width: the caller upsamples it to the image first.
 pub fn overlay(image: &RgbImage, map: ArrayView2<f32>, colormap: Colormap, opacity: f32) -> RgbImage {
-    let (width, height) = image.dimensions();
-    assert_eq!(map.dim(), (height as usize, width as usize), "overlay: the map must have the image's height × width");
-    let opacity = opacity.clamp(0.0, 1.0);
-    let mut blended = image.clone();
-    for (pixel, &value) in blended.pixels_mut().zip(map.iter()) {
-        let colour = colormap.rgb(value);
-        for (channel, colour) in pixel.0.iter_mut().zip(colour) {
-            *channel = to_byte(f64::from((1.0 - opacity) * f32::from(*channel) + opacity * f32::from(colour)));
-        }
+    Overlay::new(colormap, opacity).over(image, map)
+}
+
+/// A colormap and an opacity, ready to draw any number of maps over photos ([`overlay`]).
+pub struct Overlay {
+    colormap: Colormap,
+    colours: &'static Colours,
+    blend: Blend,
+}
+
+impl Overlay {
+    pub fn new(colormap: Colormap, opacity: f32) -> Self {
+        Overlay { colormap, colours: Colours::of_colormap(colormap), blend: Blend::new(opacity) }
     }
-    blended
+
+    /// [`overlay`] at this colormap and opacity.
+    ///
+    /// # Panics
+    /// If `map` is not the image's height × width.
+    pub fn over(&self, image: &RgbImage, map: ArrayView2<f32>) -> RgbImage {
+        let (width, height) = image.dimensions();
+        assert_eq!(map.dim(), (height as usize, width as usize), "overlay: the map must have the image's height × width");
+        let values = map.as_standard_layout();
+        let mut blended = image.clone();
+        for (pixel, &value) in blended.chunks_exact_mut(3).zip(values.iter()) {
+            let colour = self.colours.of(value).unwrap_or_else(|| self.colormap.rgb(value));
+            for (channel, colour) in pixel.iter_mut().zip(colour) {
+                *channel = self.blend.of(*channel, colour);
+            }
+        }
+        blended
+    }
+}
+
+/// The colours of [`Colormap::rgb`] looked up instead of worked out, where that is exact: [0, 1]
+/// cut into `RANGES` equal ranges, and a range's colour kept where its least and greatest f32
+/// values have the same colour. Jet's and gray's channels are monotone within a range (jet's turn
+/// only on its flat tops), so then every value between has that colour too; the other ranges
+/// (where a colour byte steps) and Turbo (a polynomial, not shown monotone) are worked out.
+/// Working out every pixel's colour was most of a click's drawing time in the browser.
+struct Colours {
+    ranges: Vec<Option<[u8; 3]>>,
+}
+
+impl Colours {
+    /// 2^14: a range is about 1/16 of one colour step of jet's steepest channel.
+    const RANGES: usize = 1 << 14;
+
+    /// The colormap's table, made on first use (as long to make as two pictures to draw).
+    fn of_colormap(colormap: Colormap) -> &'static Colours {
+        static TABLES: [OnceLock<Colours>; 3] = [const { OnceLock::new() }; 3];
+        let index = Colormap::ALL.iter().position(|&c| c == colormap).expect("every colormap is in ALL");
+        TABLES[index].get_or_init(|| Colours::new(colormap))
+    }
+
+    fn new(colormap: Colormap) -> Self {
+        let ranges = match colormap {
+            Colormap::Jet | Colormap::Gray => (0..Self::RANGES)
+                .map(|range| {
+                    let least = range as f32 / Self::RANGES as f32;
+                    let greatest = if range + 1 == Self::RANGES { 1.0 } else { ((range + 1) as f32 / Self::RANGES as f32).next_down() };
+                    let colour = colormap.rgb(least);
+                    (colormap.rgb(greatest) == colour).then_some(colour)
+                })
+                .collect(),
+            Colormap::Turbo => vec![],
+        };
+        Colours { ranges }
+    }
+
+    /// The colour of `v` where its range has one. `rgb` shows NaN as 0 and clamps to [0, 1]; so
+    /// does the lookup. `v · RANGES` is exact (a power of two), so the range is exactly `v`'s.
+    fn of(&self, v: f32) -> Option<[u8; 3]> {
+        let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
+        *self.ranges.get(((v * Self::RANGES as f32) as usize).min(Self::RANGES - 1))?
+    }
+}
+
+/// Every blend of a photo byte and a colour byte at one opacity, worked out once: a 224 × 224
+/// picture has more channels (150 528) than the table has entries, and the page draws two dozen
+/// pictures a click. Blending pixel by pixel was most of a click's drawing time in the browser.
+struct Blend {
+    table: Vec<u8>,
+}
+
+impl Blend {
+    fn new(opacity: f32) -> Self {
+        let opacity = opacity.clamp(0.0, 1.0);
+        let table = (0..=255u8)
+            .flat_map(|pixel| (0..=255u8).map(move |colour| (pixel, colour)))
+            .map(|(pixel, colour)| to_byte(f64::from((1.0 - opacity) * f32::from(pixel) + opacity * f32::from(colour))))
+            .collect();
+        Blend { table }
+    }
+
+    fn of(&self, pixel: u8, colour: u8) -> u8 {
+        self.table[usize::from(pixel) << 8 | usize::from(colour)]
+    }
 }
 
 /// Rounds a value in [0, 255] half away from zero, as `f64::round` does, but as floor(x + 0.5):

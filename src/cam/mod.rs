@@ -25,7 +25,7 @@ pub mod stages;
 mod xgradcam;
 
 pub use bbox::{DEFAULT_BOX_THRESHOLD, largest_box};
-pub use colormap::{Colormap, draw_box, overlay};
+pub use colormap::{Colormap, Overlay, draw_box, overlay};
 pub use eigencam::{eigencam, eigengradcam, principal_projection};
 pub use fusion::{fuse_max, normalize_max, scale_tanh, upsample_bilinear};
 pub use gradcam::gradcam;

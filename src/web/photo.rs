@@ -15,14 +15,22 @@ const SAMPLES: [(&str, &str); 2] = [("./samples/chelsea.png", "Chelsea the cat")
 #[component]
 pub fn PhotoPicker(state: State) -> impl IntoView {
     let samples = SAMPLES.map(|(url, alt)| {
+        // Read ahead, so that a click explains at once: reading the file on the click took 10–17 ms
+        // of the click's time.
+        let bytes = StoredValue::new_local(None::<Vec<u8>>);
+        spawn_local(async move { bytes.set_value(fetch::bytes(url, |_, _| ()).await.ok()) });
         let pick = move |_| {
             timeline::start("click on a sample photo");
-            spawn_local(async move {
-                match fetch::bytes(url, |_, _| ()).await {
-                    Ok(bytes) => state.explain(url.rsplit('/').next().unwrap_or(url).to_string(), bytes),
-                    Err(err) => state.error.set(Some(err)),
-                }
-            })
+            let name = url.rsplit('/').next().unwrap_or(url).to_string();
+            match bytes.get_value() {
+                Some(read) => state.explain(name, read),
+                None => spawn_local(async move {
+                    match fetch::bytes(url, |_, _| ()).await {
+                        Ok(read) => state.explain(name, read),
+                        Err(err) => state.error.set(Some(err)),
+                    }
+                }),
+            }
         };
         view! {
             <button class="sample" on:click=pick title=format!("Explain this photo: {alt}. A new photo re-runs the network and redraws every map")>

@@ -188,7 +188,7 @@ pub async fn colours_match(gpu: &Gpu) -> u8 {
             let settings = Settings { colormap, opacity, ..Settings::default() };
             let raw = vec![vec![ramp.clone()]];
             let on_gpu = gpu.show(&seen, 0, raw.clone(), &Fusion::all_scaled(1), &settings).await.expect("colours on the GPU");
-            let cpu = display::layer_picture(&seen, &ramp, &settings);
+            let cpu = display::layer_picture(&seen, &ramp, &display::overlay(&settings));
             let step = colour_error(&on_gpu.cells[0][0], &cpu);
             assert!(step <= 1, "{} at opacity {opacity}: {step} steps of 255", colormap.name());
             worst = worst.max(step);

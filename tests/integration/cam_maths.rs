@@ -321,6 +321,52 @@ fn largest_box_breaks_ties_by_row_major_order() {
     assert_eq!(cam::largest_box(map.view(), 0.5), Some([3, 0, 4, 2]));
 }
 
+/// The box by the definition, pixel by pixel: flood-fill each 8-connected region in row-major
+/// order and keep the first of the largest. The oracle for the run-based `largest_box`.
+fn box_by_flood_fill(map: &Array2<f32>, fraction: f32) -> Option<[usize; 4]> {
+    let max = map.iter().copied().fold(0f32, f32::max);
+    let mut unvisited = map.mapv(|m| max > 0.0 && m >= fraction * max);
+    let (height, width) = map.dim();
+    let mut best: Option<(usize, [usize; 4])> = None;
+    for (y, x) in (0..height).flat_map(|y| (0..width).map(move |x| (y, x))) {
+        if !unvisited[[y, x]] {
+            continue;
+        }
+        unvisited[[y, x]] = false;
+        let (mut stack, mut pixels, mut bbox) = (vec![(y, x)], 0, [x, y, x + 1, y + 1]);
+        while let Some((y, x)) = stack.pop() {
+            pixels += 1;
+            bbox = [bbox[0].min(x), bbox[1].min(y), bbox[2].max(x + 1), bbox[3].max(y + 1)];
+            for (ny, nx) in
+                (y.saturating_sub(1)..(y + 2).min(height)).flat_map(|ny| (x.saturating_sub(1)..(x + 2).min(width)).map(move |nx| (ny, nx)))
+            {
+                if unvisited[[ny, nx]] {
+                    unvisited[[ny, nx]] = false;
+                    stack.push((ny, nx));
+                }
+            }
+        }
+        if best.is_none_or(|(most, _)| pixels > most) {
+            best = Some((pixels, bbox));
+        }
+    }
+    best.map(|(_, bbox)| bbox)
+}
+
+#[test]
+fn largest_box_equals_a_pixel_flood_fill_on_random_maps() {
+    use rand::{RngExt, SeedableRng, rngs::StdRng};
+    let mut rng = StdRng::seed_from_u64(15);
+    for case in 0..2000 {
+        let (height, width) = (rng.random_range(1..24), rng.random_range(1..24));
+        // Sparse to dense: few regions, many small ones, and U shapes whose arms meet lower down.
+        let density: f32 = rng.random_range(0.05..0.95);
+        let map = Array2::from_shape_fn((height, width), |_| if rng.random::<f32>() < density { rng.random_range(0.2..1.0) } else { 0.0 });
+        let fraction = rng.random_range(0.1..0.9);
+        assert_eq!(cam::largest_box(map.view(), fraction), box_by_flood_fill(&map, fraction), "case {case}:\n{map}");
+    }
+}
+
 #[test]
 fn largest_box_of_a_map_without_positive_values_is_none() {
     assert_eq!(cam::largest_box(Array2::zeros((4, 4)).view(), DEFAULT_BOX_THRESHOLD), None);
@@ -383,6 +429,25 @@ fn colormap_names_round_trip_through_fromstr_display_and_serde() {
 
 fn photo() -> RgbImage {
     RgbImage::from_fn(3, 2, |x, y| Rgb([(40 * x) as u8, (100 * y) as u8, 200]))
+}
+
+#[test]
+fn overlay_colours_every_value_as_the_colormap_does() {
+    // At opacity 1 a pixel is its colour. Values at, just below and just above every 1/2^14 (the
+    // edges of the colour table's ranges), between them, and out of range.
+    let mut values = vec![f32::NAN, -1.0, -0.0, 1.5, f32::INFINITY];
+    for step in 0..=1u32 << 14 {
+        let edge = step as f32 / (1u32 << 14) as f32;
+        values.extend([edge.next_down(), edge, edge.next_up(), edge + 0.3 / (1u32 << 14) as f32]);
+    }
+    let map = Array2::from_shape_vec((1, values.len()), values.clone()).unwrap();
+    let black = RgbImage::new(values.len() as u32, 1);
+    for colormap in Colormap::ALL {
+        let coloured = cam::overlay(&black, map.view(), colormap, 1.0);
+        for (x, &v) in values.iter().enumerate() {
+            assert_eq!(coloured.get_pixel(x as u32, 0).0, colormap.rgb(v), "{} at {v:e}", colormap.name());
+        }
+    }
 }
 
 #[test]
