@@ -18,7 +18,7 @@ use crate::model::layers::{GradientFrom, candidates};
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, ScoreProgress, Span};
-use crate::runtime::Explainer;
+use crate::runtime::{self, Explainer};
 use crate::{Error, Result};
 
 /// How many classes the page lists.
@@ -224,17 +224,17 @@ impl Session {
         let image = self.image.as_ref().ok_or_else(no_image)?;
         let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
         let maps = timed(&mut spans, "raw maps", now, || {
-            (0..names.len())
-                .map(|layer| {
-                    let scored = image.runs.iter().all(|run| run.scores[layer].is_some());
-                    let ready: Vec<Method> = methods.iter().copied().filter(|m| scored || !m.needs_forwards()).collect();
-                    let mut computed = layer_raw_maps(&names, &image.runs, layer, (0, class), &ready, smoothing)?.into_iter();
-                    let row = methods.iter().map(|m| {
-                        if ready.contains(m) { computed.next().map_or(vec![], |map| map.into_raw_vec_and_offset().0) } else { vec![] }
-                    });
-                    Ok(row.collect())
-                })
-                .collect::<Result<Vec<Vec<Vec<f32>>>>>()
+            runtime::shared_out(names.len(), |layer| {
+                let scored = image.runs.iter().all(|run| run.scores[layer].is_some());
+                let ready: Vec<Method> = methods.iter().copied().filter(|m| scored || !m.needs_forwards()).collect();
+                let mut computed = layer_raw_maps(&names, &image.runs, layer, (0, class), &ready, smoothing)?.into_iter();
+                let row = methods.iter().map(|m| {
+                    if ready.contains(m) { computed.next().map_or(vec![], |map| map.into_raw_vec_and_offset().0) } else { vec![] }
+                });
+                Ok(row.collect())
+            })
+            .into_iter()
+            .collect::<Result<Vec<Vec<Vec<f32>>>>>()
         })?;
         let score_passes = (0..names.len()).map(|layer| self.progress(layer)).collect::<Result<Vec<_>>>()?;
         let maps =

@@ -413,6 +413,19 @@ fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + 
     (a(), b())
 }
 
+/// `f(0), f(1), …, f(n − 1)`, shared out over the engine's threads where it has more than one
+/// (natively, and in the threaded worker), else one after the other.
+pub fn shared_out<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        if threads() > 1 {
+            use rayon::prelude::*;
+            return (0..n).into_par_iter().map(f).collect();
+        }
+    }
+    (0..n).map(f).collect()
+}
+
 /// Loads a proto into tract, fixes its input facts and optimises it into a runnable plan.
 fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceModel) -> TractResult<InferenceModel>) -> Result<Plan> {
     let model = reader().model_for_proto_model(proto).map_err(Error::runtime)?;
