@@ -10,7 +10,7 @@ use ndarray::{Array2, Array4};
 use crate::cam::{Fusion, Method, Smoothing, stages};
 use crate::display;
 use crate::experiments::occlusion;
-use crate::explain::{Prediction, Run, Settings, layer_raw_maps, runs, softmax, top_classes};
+use crate::explain::{Prediction, Run, Settings, layer_raw_maps, runs, runs_raw_maps, softmax, top_classes};
 use crate::live::{self, Target};
 use crate::model::Model;
 use crate::model::labels::Labels;
@@ -18,6 +18,7 @@ use crate::model::layers::{GradientFrom, candidates};
 use crate::model::preprocess;
 use crate::model::sidecar::Sidecar;
 use crate::protocol::{ClassRawMaps, ModelInfo, OcclusionReport, Picture, Request, Response, ScoreProgress, Span};
+use crate::report;
 use crate::runtime::{self, Explainer};
 use crate::{Error, Result};
 
@@ -131,7 +132,7 @@ impl Session {
     /// Plans the model; the previous model stays until this succeeds.
     fn prepare(&mut self, model: Model, layers: &[String], started: Duration, now: Clock) -> Result<Vec<Response>> {
         let explainer = Explainer::new(&model.classifier, layers)?;
-        warm_up(&explainer);
+        warm_up(&model, &explainer);
         self.prepared = Some(Prepared { model, explainer });
         self.image = None;
         self.last_maps = None;
@@ -343,14 +344,22 @@ impl Session {
     }
 }
 
-/// Runs a new plan once, forward and one-class backward, on a blank image, and forgets the result:
-/// "model ready" then means ready to answer at full speed. A browser compiles WebAssembly quickly
-/// and unoptimised first, optimising a function once it has run, and the first run also grows the
+/// Explains a made-up photo once with a new plan, and forgets it: decoded, preprocessed, run
+/// forward and one-class backward, and the page's first methods' raw maps drawn from it. "Model
+/// ready" then means ready to answer at full speed. A browser compiles WebAssembly quickly and
+/// unoptimised first, optimising a function once it has run, and the first run also grows the
 /// memory its tensors need; without this the user's first photo pays for both (the page's first
 /// forward took twice as long as a class switch's backward, against 1.5× natively).
-fn warm_up(explainer: &Explainer) {
-    if let Ok(forward) = explainer.forward(Array4::zeros(explainer.input_shape).view()) {
-        let _ = explainer.backward(&forward, &[0]);
+fn warm_up(model: &Model, explainer: &Explainer) {
+    let [_, _, height, width] = explainer.input_shape.map(|side| side as u32);
+    // Of another size and shape than the input, so that it is resized and cropped as a photo is.
+    let photo = RgbImage::from_fn(width * 3 / 2 + 1, height + 1, |x, y| image::Rgb([x as u8, y as u8, (x ^ y) as u8]));
+    let Ok(decoded) = report::png(&photo).and_then(|png| preprocess::decode_photo(&png)) else { return };
+    let pre = preprocess::preprocess(&decoded, model.recipe, height, width);
+    let Ok(forward) = explainer.forward(pre.input.view()) else { return };
+    if let Ok(runs) = runs(explainer, pre.input, forward, &[0], Smoothing::default()) {
+        let names: Vec<String> = explainer.layers.iter().map(|l| l.name.clone()).collect();
+        let _ = runs_raw_maps(&names, &runs, (0, 0), &Method::PAPER, Smoothing::default());
     }
 }
 
