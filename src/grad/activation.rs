@@ -1,11 +1,12 @@
 //! Pointwise functions (activations, Gelu, and the maths of normalisations and attention: Exp,
 //! Sqrt, Reciprocal, Pow by a constant, Erf, Neg): ∂x = g · slope, where the slope depends on the image only. The slope is
 //! built in the precompute graph (once per forward), so a backward costs one Mul per activation
-//! whatever the number of classes.
+//! whatever the number of classes. Clamps with constant bounds (Relu, ReLU6, HardSigmoid) need no
+//! slope: the backward reads their output in one pass of our operator ([`CLAMP_GRAD`]).
 //!
 //! Where we can we read the *output* y (y > 0 ⇔ x > 0 for Relu, lo < y < hi ⇔ lo < x < hi for
-//! Clip): the output is an activation the forward keeps anyway, while exposing the input would
-//! stop tract from fusing the activation into the preceding Conv. Masks are float expressions
+//! Clip): the output is an activation the forward computes anyway, while exposing the input would
+//! stop tract from fusing the activation into the preceding Conv. Other masks are float expressions
 //! (Sign of a non-negative distance to the kinks): exact, and tract runs float ops far faster than
 //! comparisons and Where on booleans. As in PyTorch, the slope is zero exactly at a kink.
 
@@ -13,7 +14,7 @@ use tract_onnx::prelude::DatumType;
 
 use super::builder::{Attributes, Builder, Graph, float};
 use super::conv::with_first;
-use super::{CLAMP_SLOPE, Step};
+use super::{CLAMP_GRAD, Step};
 use crate::Result;
 
 pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<String>>> {
@@ -57,10 +58,13 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
         }
         "Gelu" if step.node.attr_string("approximate").is_some_and(|a| a == "tanh") => gelu_tanh(&mut b.precompute, &x),
         "Gelu" => gelu(&mut b.precompute, &x),
-        "Relu" => b.precompute.op("Sign", &[&y], vec![]),
+        "Relu" => return clamp_grad(b, step, 0.0, f32::INFINITY, 1.0),
         "Clip" => match clip_bounds(b, step) {
             (None, None) => return Ok(with_first(step.output_grad()?.to_string(), step.node.input.len())),
-            (lo, hi) => inside(b, &y, lo.as_deref(), hi.as_deref()),
+            (lo, hi) => match constant_bounds(b, lo.as_deref(), hi.as_deref()) {
+                Some((lo, hi)) => return clamp_grad(b, step, lo, hi, 1.0),
+                None => inside(&mut b.precompute, &y, lo.as_deref(), hi.as_deref()),
+            },
         },
         "PRelu" => {
             // 1 where x > 0, the (constant, broadcast) slope α elsewhere: α + (1 − α)·[x > 0].
@@ -100,10 +104,7 @@ pub(super) fn activation(b: &mut Builder, step: &Step) -> Result<Vec<Option<Stri
         }
         "HardSigmoid" => {
             // y = clamp(αx + β, 0, 1): slope α strictly inside, 0 on the flats.
-            let alpha = step.node.attr_float("alpha").unwrap_or(0.2);
-            let p = &mut b.precompute;
-            let (mask, alpha) = (clamp_slope(p, &y, 0.0, 1.0), p.scalar(alpha));
-            p.op("Mul", &[&mask, &alpha], vec![])
+            return clamp_grad(b, step, 0.0, 1.0, step.node.attr_float("alpha").unwrap_or(0.2));
         }
         "HardSwish" => hard_swish(&mut b.precompute, &step.node.input[0]),
         other => unreachable!("activation rule registered for {other}"),
@@ -123,17 +124,32 @@ fn clip_bounds(b: &mut Builder, step: &Step) -> (Option<String>, Option<String>)
     (bound(1, "min"), bound(2, "max"))
 }
 
-/// 1 where lo < y < hi, else 0, for y already clamped to [lo, hi] and at least one bound: our
-/// one-pass operator where the bounds are constants, else Sign(min(y − lo, hi − y)).
-fn inside(b: &mut Builder, y: &str, lo: Option<&str>, hi: Option<&str>) -> String {
+/// Both of Clip's bounds as numbers, where they are constants (an absent one: no bound).
+fn constant_bounds(b: &Builder, lo: Option<&str>, hi: Option<&str>) -> Option<(f32, f32)> {
     let constant = |bound: Option<&str>, absent: f32| match bound {
         Some(name) => b.model.constant_f32(name).filter(|v| v.len() == 1).map(|v| v[0]),
         None => Some(absent),
     };
-    if let (Some(lo), Some(hi)) = (constant(lo, f32::NEG_INFINITY), constant(hi, f32::INFINITY)) {
-        return clamp_slope(&mut b.precompute, y, lo, hi);
-    }
-    let p = &mut b.precompute;
+    Some((constant(lo, f32::NEG_INFINITY)?, constant(hi, f32::INFINITY)?))
+}
+
+/// ∂x = scale · g where lo < y < hi, else 0, in one pass of the backward (our operator,
+/// `runtime/clamp_grad.rs`), from the output y that the forward keeps.
+fn clamp_grad(b: &mut Builder, step: &Step, lo: f32, hi: f32, scale: f32) -> Result<Vec<Option<String>>> {
+    let y = step.output().to_string();
+    let shape = b.shape(&y)?;
+    // An Identity gives the kept tensor a name of its own: y may be kept already, as a layer.
+    let kept = b.precompute.op("Identity", &[&y], vec![]);
+    let kept = b.save(kept, DatumType::F32, shape);
+    let bounds = [(lo, "lo"), (hi, "hi")].into_iter().filter(|(v, _)| v.is_finite()).map(|(v, name)| float(name, v));
+    let attributes = bounds.chain((scale != 1.0).then(|| float("scale", scale))).collect();
+    let dx = b.op(CLAMP_GRAD, &[step.output_grad()?, &kept], attributes);
+    Ok(with_first(dx, step.node.input.len()))
+}
+
+/// 1 where lo < y < hi, else 0, for y already clamped to [lo, hi] and bounds that are not both
+/// constants: Sign(min(y − lo, hi − y)).
+fn inside(p: &mut Graph, y: &str, lo: Option<&str>, hi: Option<&str>) -> String {
     let above = lo.map(|lo| p.op("Sub", &[y, lo], vec![]));
     let below = hi.map(|hi| p.op("Sub", &[hi, y], vec![]));
     let distance = match (above, below) {
@@ -142,12 +158,6 @@ fn inside(b: &mut Builder, y: &str, lo: Option<&str>, hi: Option<&str>) -> Strin
         (None, None) => unreachable!("callers pass at least one bound"),
     };
     p.op("Sign", &[&distance], vec![])
-}
-
-/// 1 where lo < y < hi, else 0, in one pass (our operator, `runtime/clamp_slope.rs`).
-fn clamp_slope(p: &mut Graph, y: &str, lo: f32, hi: f32) -> String {
-    let bounds = [(lo, "lo"), (hi, "hi")].into_iter().filter(|(v, _)| v.is_finite()).map(|(v, name)| float(name, v)).collect();
-    p.op(CLAMP_SLOPE, &[y], bounds)
 }
 
 /// HardSwish y = x · clamp(x/6 + 1/2, 0, 1): slope 0 below −3, 1 above 3, (2x + 3)/6 between.

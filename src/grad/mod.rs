@@ -32,8 +32,8 @@ use crate::{Error, Result};
 use builder::Builder;
 pub use builder::Seeds;
 
-/// The one operator our graphs add to ONNX's (run by `runtime`): 1 where lo < y < hi, else 0.
-pub const CLAMP_SLOPE: &str = "LayercamClampSlope";
+/// The one operator our graphs add to ONNX's (run by `runtime`): scale · g where lo < y < hi, else 0.
+pub const CLAMP_GRAD: &str = "LayercamClampGrad";
 
 /// Name of the backward graph's seed input.
 pub const SEED: &str = "seed";

@@ -19,7 +19,7 @@ use crate::model::classifier::Classifier;
 use crate::model::layers::{GradientFrom, Layer, TokenGrid, map_shape, strided_consumer, strides};
 use crate::{Error, Result};
 
-mod clamp_slope;
+mod clamp_grad;
 pub mod depthwise;
 mod per_sample;
 
@@ -435,7 +435,7 @@ fn plan(proto: &tract_onnx::pb::ModelProto, with_facts: impl FnOnce(InferenceMod
 /// tract's ONNX reader, with the operators our differentiated graphs add to ONNX's.
 fn reader() -> tract_onnx::Onnx {
     let mut onnx = onnx();
-    onnx.op_register.insert(grad::CLAMP_SLOPE, clamp_slope::parse);
+    onnx.op_register.insert(grad::CLAMP_GRAD, clamp_grad::parse);
     onnx
 }
 
