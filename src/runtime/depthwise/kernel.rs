@@ -49,6 +49,8 @@ pub struct Plane {
     pub cols: Axis,
     /// Per tap (row-major): its phase plane and the offset of its first read in that plane.
     taps: Vec<(usize, usize)>,
+    /// Per phase plane, the taps that read it.
+    phase_taps: Vec<Vec<usize>>,
     /// Where each input row and column that an output reads lies in the phase planes: the sum of
     /// the two is the position of that input value.
     row_places: Vec<usize>,
@@ -58,13 +60,14 @@ pub struct Plane {
 impl Plane {
     pub fn new(rows: Axis, cols: Axis) -> Plane {
         let (pitch, plane) = (cols.phase_len(), Plane::phase_plane_len_of(&rows, &cols));
-        let taps = (0..rows.kernel)
+        let taps: Vec<(usize, usize)> = (0..rows.kernel)
             .flat_map(|ty| (0..cols.kernel).map(move |tx| (rows.tap(ty), cols.tap(tx))))
             .map(|((py, sy), (px, sx))| (py * cols.stride + px, sy * pitch + sx))
             .collect();
         let row_places = (0..rows.input).map_while(|i| rows.place(i)).map(|(p, e)| p * cols.stride * plane + e * pitch).collect();
         let col_places = (0..cols.input).map_while(|x| cols.place(x)).map(|(p, e)| p * plane + e).collect();
-        Plane { rows, cols, taps, row_places, col_places }
+        let phase_taps = (0..rows.stride * cols.stride).map(|p| (0..taps.len()).filter(|&t| taps[t].0 == p).collect()).collect();
+        Plane { rows, cols, taps, phase_taps, row_places, col_places }
     }
 
     /// Whether every output reads at least one input value (tract pads no more than a kernel).
@@ -98,9 +101,35 @@ impl Plane {
         self.rows.output * self.cols.phase_len()
     }
 
+    /// Zeros before the pitched plane, so that the transpose reads `pitched[i − offset]` for every
+    /// tap's offset as one contiguous run: the furthest offset.
+    fn pitched_front(&self) -> usize {
+        self.taps.iter().map(|&(_, offset)| offset).max().unwrap_or(0)
+    }
+
+    /// Zeros after it: the transpose reads a phase plane's length past the front, and
+    /// [`simd::tap_sums`] a block further.
+    fn pitched_back(&self) -> usize {
+        self.phase_plane_len().saturating_sub(self.pitched_len()) + simd::BLOCK
+    }
+
+    /// Floats of the phase planes, and the block [`simd::tap_sums`] may read past them.
+    fn phases_len(&self) -> usize {
+        self.rows.stride * self.cols.stride * self.phase_plane_len() + simd::BLOCK
+    }
+
     /// Floats of scratch that [`Plane::forward`] and [`Plane::transposed`] need.
     pub fn scratch_len(&self) -> usize {
-        self.rows.stride * self.cols.stride * self.phase_plane_len() + self.pitched_len()
+        self.phases_len() + self.pitched_front() + self.pitched_len() + self.pitched_back()
+    }
+
+    /// The scratch as the phase planes, then the pitched plane between zeros.
+    fn split_scratch<'s>(&self, scratch: &'s mut [f32]) -> (&'s mut [f32], &'s mut [f32]) {
+        let (phases, padded) = scratch.split_at_mut(self.phases_len());
+        let (front, pitched) = (self.pitched_front(), self.pitched_len());
+        padded[..front].fill(0.0);
+        padded[front + pitched..].fill(0.0);
+        (phases, padded)
     }
 
     /// `output = bias + Σ_taps w · input` over one plane (`kernel` is `[kh, kw]`).
@@ -116,32 +145,31 @@ impl Plane {
 
     #[inline(always)]
     fn forward_with(&self, input: &[f32], kernel: &[f32], bias: f32, output: &mut [f32], scratch: &mut [f32]) {
-        let (phases, pitched) = scratch.split_at_mut(scratch.len() - self.pitched_len());
+        let (phases, padded) = self.split_scratch(scratch);
         phases.fill(0.0);
         self.scatter(input, phases);
-        pitched.fill(bias);
+        let pitched = &mut padded[self.pitched_front()..][..self.pitched_len()];
         let plane = self.phase_plane_len();
-        for (&(phase, offset), &w) in self.taps.iter().zip(kernel) {
-            let from = &phases[phase * plane + offset..][..pitched.len()];
-            simd::axpy(w, from, pitched);
-        }
+        let taps = self.taps.iter().zip(kernel).map(|(&(phase, offset), &w)| (phase * plane + offset, w));
+        simd::tap_sums(pitched, bias, phases, taps);
         for (out, row) in output.chunks_exact_mut(self.cols.output).zip(pitched.chunks_exact(self.cols.phase_len())) {
             out.copy_from_slice(&row[..self.cols.output]);
         }
     }
 
+    /// Each phase plane's entry `i` sums `w · pitched[i − offset]` over the taps into that plane:
+    /// what the taps send back, gathered per entry so that the sums stay in registers.
     #[inline(always)]
     fn transposed_with(&self, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
-        let (phases, pitched) = scratch.split_at_mut(scratch.len() - self.pitched_len());
-        phases.fill(0.0);
+        let (phases, padded) = self.split_scratch(scratch);
+        let front = self.pitched_front();
+        let pitched = &mut padded[front..][..self.pitched_len()];
         pitched.fill(0.0);
         for (row, grad) in pitched.chunks_exact_mut(self.cols.phase_len()).zip(output_grad.chunks_exact(self.cols.output)) {
             row[..self.cols.output].copy_from_slice(grad);
         }
-        let plane = self.phase_plane_len();
-        for (&(phase, offset), &w) in self.taps.iter().zip(kernel) {
-            let to = &mut phases[phase * plane + offset..][..pitched.len()];
-            simd::axpy(w, pitched, to);
+        for (plane, taps) in phases.chunks_exact_mut(self.phase_plane_len()).zip(&self.phase_taps) {
+            simd::tap_sums(plane, 0.0, padded, taps.iter().map(|&t| (front - self.taps[t].1, kernel[t])));
         }
         self.gather(phases, input_grad);
     }
@@ -149,10 +177,9 @@ impl Plane {
     /// Each input value to its place in the phase planes (which hold zeros elsewhere: the padding).
     fn scatter(&self, input: &[f32], phases: &mut [f32]) {
         for (row, &start) in input.chunks_exact(self.cols.input).zip(&self.row_places) {
-            if self.cols.stride == 1 {
-                phases[start + self.col_places[0]..][..self.col_places.len()].copy_from_slice(&row[..self.col_places.len()]);
-            } else {
-                self.col_places.iter().zip(row).for_each(|(&place, &v)| phases[start + place] = v);
+            for (first, place) in self.col_runs() {
+                let to = &mut phases[start + place..];
+                to.iter_mut().zip(row[first..self.col_places.len()].iter().step_by(self.cols.stride)).for_each(|(to, &v)| *to = v);
             }
         }
     }
@@ -162,26 +189,56 @@ impl Plane {
     fn gather(&self, phases: &[f32], input: &mut [f32]) {
         input.fill(0.0);
         for (row, &start) in input.chunks_exact_mut(self.cols.input).zip(&self.row_places) {
-            if self.cols.stride == 1 {
-                row[..self.col_places.len()].copy_from_slice(&phases[start + self.col_places[0]..][..self.col_places.len()]);
-            } else {
-                self.col_places.iter().zip(row).for_each(|(&place, v)| *v = phases[start + place]);
+            for (first, place) in self.col_runs() {
+                let from = &phases[start + place..];
+                row[first..self.col_places.len()].iter_mut().step_by(self.cols.stride).zip(from).for_each(|(v, &from)| *v = from);
             }
         }
+    }
+
+    /// The input columns of one phase are every stride-th from the first, and lie one after the
+    /// other in their phase plane: per phase, that first column and its place.
+    fn col_runs(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.col_places.iter().take(self.cols.stride).copied().enumerate()
     }
 }
 
 /// The one loop that does the arithmetic, compiled twice on x86-64 (SSE and AVX2).
 mod simd {
-    /// y += a · x, rounded after the product and after the sum: fused multiply-adds would be
-    /// faster, but would make the native maps differ from the browser's (wasm has no FMA) and
-    /// move which ReLU6 masks flip in the backward (3.6e-2 of blocks.0's gradient max against
-    /// PyTorch's float32 on coffee, where this form stays at 5.9e-3 as tract's kernel did).
+    /// Outputs summed a block at a time, the block's sums kept in registers through every tap:
+    /// 4 AVX2 registers natively, 8 SSE ones in the browser. 64 spilt them to the stack.
+    pub const BLOCK: usize = 32;
+
+    /// `out[i] = init + Σ w · from[start + i]` over the taps `(start, w)`, added in the taps'
+    /// order, each product rounded before its sum: fused multiply-adds would be faster, but would
+    /// make the native maps differ from the browser's (wasm has no FMA) and move which ReLU6 masks
+    /// flip in the backward (3.6e-2 of blocks.0's gradient max against PyTorch's float32 on
+    /// coffee, where this form stays at 5.9e-3 as tract's kernel did). The last block is summed
+    /// whole too: `from` holds [`BLOCK`] floats past every tap's last read.
     #[inline(always)]
-    pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y += a * x;
+    pub fn tap_sums(out: &mut [f32], init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)> + Clone) {
+        let full = out.len() / BLOCK;
+        let mut blocks = out.chunks_exact_mut(BLOCK);
+        for (b, block) in (&mut blocks).enumerate() {
+            block.copy_from_slice(&block_sums(init, &from[b * BLOCK..], taps.clone()));
         }
+        let rest = blocks.into_remainder();
+        if !rest.is_empty() {
+            rest.copy_from_slice(&block_sums(init, &from[full * BLOCK..], taps)[..rest.len()]);
+        }
+    }
+
+    /// One block of [`tap_sums`]: `init + Σ w · from[start + i]` for i < [`BLOCK`].
+    #[inline(always)]
+    fn block_sums(init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)>) -> [f32; BLOCK] {
+        let mut sums = [init; BLOCK];
+        for (start, w) in taps {
+            let x: &[f32; BLOCK] = from[start..][..BLOCK].try_into().expect("a block");
+            for (sum, &x) in sums.iter_mut().zip(x) {
+                *sum += w * x;
+            }
+        }
+        sums
     }
 
     /// Runs `self.method(args)` compiled for AVX2 (8 floats a vector) where the processor has it.
