@@ -25,8 +25,15 @@ impl Eq for ClampGrad {}
 
 impl ClampGrad {
     /// g's shape is y's, or y's with more seed rows on the first axis (a K-class backward).
-    fn fits(g: &[usize], y: &[usize]) -> bool {
+    pub fn fits(g: &[usize], y: &[usize]) -> bool {
         g == y || (!g.is_empty() && g.len() == y.len() && y[0] == 1 && g[1..] == y[1..])
+    }
+
+    /// The op on one stretch of g, in place, and the same stretch of y.
+    pub fn gate(&self, g: &mut [f32], y: &[f32]) {
+        for (g, &y) in g.iter_mut().zip(y) {
+            *g = if self.lo < y && y < self.hi { *g * self.scale } else { 0.0 };
+        }
     }
 
     fn run(&self, g: TValue, y: &Tensor) -> TractResult<Tensor> {
@@ -36,9 +43,7 @@ impl ClampGrad {
         let y = y.as_slice::<f32>()?;
         let mut view = g.try_as_plain_ram_mut()?;
         for row in view.as_slice_mut::<f32>()?.chunks_exact_mut(y.len().max(1)) {
-            for (g, &y) in row.iter_mut().zip(y) {
-                *g = if self.lo < y && y < self.hi { *g * self.scale } else { 0.0 };
-            }
+            self.gate(row, y);
         }
         Ok(g)
     }

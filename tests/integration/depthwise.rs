@@ -116,3 +116,34 @@ fn the_transposed_kernel_equals_tracts_conv_transpose() {
     println!("worst {worst:.1e} of the output's max");
     assert!(worst < 1e-5);
 }
+
+/// A ReLU6 (Clip 0..6) after the forward kernel, and a Relu, folded into it: no Max or Min left in
+/// the plan, and the same outputs as tract's.
+#[test]
+fn a_clamp_after_the_forward_kernel_is_folded_in() {
+    let case = case(2, 5, [9, 8], [3, 3], vec![ints("pads", &[1, 1, 1, 1])]);
+    for clamp in ["Clip", "Relu"] {
+        let mut net = Net::new(&[case.batch, case.channels, case.size[0], case.size[1]]);
+        let y = conv_node(&mut net, "Conv", &case);
+        let y = match clamp {
+            "Clip" => {
+                let (lo, hi) = (net.constant(vec![0.0], &[]), net.constant(vec![0.5], &[]));
+                net.node("Clip", &[&y, &lo, &hi], vec![])
+            }
+            _ => net.node("Relu", &[&y], vec![]),
+        };
+        let input = [case.batch, case.channels, case.size[0], case.size[1]];
+        let proto = net.proto(&y);
+        let (theirs, _) = plan(&proto, &input, false);
+        let (ours, our_ops) = plan(&proto, &input, true);
+        assert!(!our_ops.iter().any(|o| o.contains("Max") || o.contains("Min")), "{clamp} left in: {our_ops:?}");
+        let x = Tensor::from_shape(&input, &Lcg(7).values(input.iter().product())).unwrap();
+        let expected = theirs.run(tvec![x.clone().into_tvalue()]).unwrap().remove(0);
+        let got = ours.run(tvec![x.into_tvalue()]).unwrap().remove(0);
+        let (got, expected) = (got.to_plain_array_view::<f32>().unwrap(), expected.to_plain_array_view::<f32>().unwrap());
+        let clamped = expected.iter().filter(|&&v| v == 0.0 || v == 0.5).count();
+        let error = got.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        println!("{clamp}: {clamped} of {} outputs on a bound, max error {error:.1e}", expected.len());
+        assert!(clamped > 0 && error < 1e-5, "{clamp}: max error {error}");
+    }
+}
