@@ -23,7 +23,7 @@ threaded_worker() {
         "target/threads/wasm32-unknown-unknown/$folder/worker.wasm"
     if [[ $profile == web-release ]]; then
         ensure_wasm_opt
-        wasm-opt -O1 --enable-threads --enable-bulk-memory --enable-simd --enable-nontrapping-float-to-int \
+        wasm-opt -O1 --enable-threads --enable-bulk-memory --enable-simd --enable-relaxed-simd --enable-nontrapping-float-to-int \
             --enable-sign-ext --enable-mutable-globals "$staging/worker_threads_bg.wasm" -o "$staging/worker_threads_bg.wasm"
     fi
     cp web/worker_threads_loader.js "$staging/"

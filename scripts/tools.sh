@@ -66,9 +66,11 @@ cargo_install() {
 # target/threads (scripts/post-build.sh, after ensure_threads_toolchain). Shared memory, imported
 # from the page's side (the pool's threads share it); wasm-bindgen needs the TLS symbols and, since
 # nightly 2026-05, __heap_base exported. simd128 as in .cargo/config.toml, whose rustflags this
-# variable replaces.
+# variable replaces, and relaxed-simd: tract's matrix kernels then multiply-add in one instruction
+# (the page 143-147 -> 128-133 ms a click). A browser without it (Safari, Firefox before 145) cannot
+# compile this build, and runs the plain worker (src/web/bridge.rs).
 build_threaded_worker() {
-    local profile=$1 flags="-C target-feature=+atomics,+bulk-memory,+simd128" arg
+    local profile=$1 flags="-C target-feature=+atomics,+bulk-memory,+simd128,+relaxed-simd" arg
     shift
     for arg in --shared-memory --import-memory --max-memory=4294967296 --export=__wasm_init_tls --export=__tls_size \
         --export=__tls_align --export=__tls_base --export=__heap_base; do

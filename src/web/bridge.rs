@@ -14,8 +14,13 @@ use crate::protocol::{self, Request, Response};
 /// Trunk's loader for the worker bin; relative, as the page may be served from any path.
 const WORKER: &str = "./worker_loader.js";
 /// The threaded build of the same worker (scripts/post-build.sh), an ES module: it needs
-/// shared memory, which the browser gives a cross-origin isolated page only.
+/// shared memory, which the browser gives a cross-origin isolated page only, and relaxed SIMD.
 const THREADED_WORKER: &str = "./worker_threads_loader.js";
+
+/// The smallest module with a relaxed-SIMD instruction (i8x16.relaxed_swizzle of two splats):
+/// a browser that validates it can compile the threaded worker.
+const RELAXED_SIMD_PROBE: [u8; 36] =
+    [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11];
 
 type Handler = Rc<dyn Fn(Response)>;
 
@@ -44,10 +49,12 @@ pub fn restart() -> Result<(), String> {
 }
 
 /// Whether the engine runs threaded: the page is cross-origin isolated (COOP/COEP headers, or
-/// web/sw.js adding them) and the threaded worker has not failed here.
+/// web/sw.js adding them), the browser has relaxed SIMD (Chrome 114, Firefox 145; not Safari) and
+/// the threaded worker has not failed here.
 pub fn threaded() -> bool {
     let isolated = js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into()).is_ok_and(|v| v.is_truthy());
-    isolated && !NO_THREADS.get()
+    let relaxed_simd = || js_sys::WebAssembly::validate(&Uint8Array::from(&RELAXED_SIMD_PROBE[..]).into()).unwrap_or(false);
+    isolated && !NO_THREADS.get() && relaxed_simd()
 }
 
 /// Starts a worker in place of the current one, keeping the requests waiting for it.

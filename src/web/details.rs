@@ -62,7 +62,7 @@ fn engine(state: State) -> String {
     match threads {
         1 if !bridge::threaded() => {
             "WebAssembly on 1 thread: threads need a cross-origin isolated page (COOP/COEP headers, which the page's \
-             service worker adds where the host does not)"
+             service worker adds where the host does not) and a browser with relaxed SIMD (Chrome 114, Firefox 145)"
                 .into()
         }
         1 => "WebAssembly on 1 thread".into(),

@@ -3,7 +3,8 @@
 // the details panel, and the class switch's. Timings are diagnostics, not assertions.
 // - with the cross-origin isolation headers (`trunk serve`, dist/_headers): threads at once;
 // - from a plain static host: the service worker (web/sw.js) reloads the page once, isolated;
-// - plain, with service workers blocked: one thread, the page otherwise as usual.
+// - plain, with service workers blocked: one thread, the page otherwise as usual;
+// - isolated, in a browser without relaxed SIMD (Safari's case): the plain worker, one thread.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,12 +18,22 @@ const dist = process.env.LAYERCAM_DIST ?? 'dist';
 const cleanups = [];
 after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
 
-/** A fresh Chromium profile on `url`; `serviceWorkers: 'block'` to keep the page from isolating itself. */
-async function open(url, { serviceWorkers = 'allow' } = {}) {
+/** A fresh Chromium profile on `url`; `serviceWorkers: 'block'` to keep the page from isolating itself;
+ * `withoutRelaxedSimd` to answer as Safari does (Chromium cannot turn relaxed SIMD off: V8's flag no
+ * longer does since it shipped): WebAssembly.validate refuses a module with a relaxed instruction. */
+async function open(url, { serviceWorkers = 'allow', withoutRelaxedSimd = false } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'layercam-threads-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium', args: FLAGS, viewport: LAPTOP, serviceWorkers,
   });
+  if (withoutRelaxedSimd) {
+    await context.addInitScript(() => {
+      const validate = WebAssembly.validate;
+      // i8x16.relaxed_swizzle (0xfd 0x100): the page's probe.
+      const relaxed = (bytes) => new Uint8Array(bytes.buffer ?? bytes).some((b, i, a) => b === 0xfd && a[i + 1] === 0x80 && a[i + 2] === 2);
+      WebAssembly.validate = (bytes) => !relaxed(bytes) && validate(bytes);
+    });
+  }
   context.setDefaultTimeout(180_000);
   cleanups.push(async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); });
   const page = context.pages()[0] ?? await context.newPage();
@@ -102,5 +113,17 @@ test('without isolation (service workers blocked, plain host) the engine runs on
   assert.match(await page.textContent('#engine-threads'), /^WebAssembly on 1 thread: threads need a cross-origin isolated page/);
   t.diagnostic(`page ready, one thread, after ${await readiness(page, readyMs)}`);
   await explainTwice(t, page);
+  assert.deepEqual(errors, []);
+});
+
+test('isolated, but without relaxed SIMD, the plain worker runs on one thread', async (t) => {
+  const server = await serve(dist, { isolated: true });
+  cleanups.push(server.close);
+  const { page, errors, readyMs } = await open(server.url, { withoutRelaxedSimd: true });
+  assert.equal(await page.evaluate(() => crossOriginIsolated), true);
+  assert.match(await page.textContent('#engine-threads'), /^WebAssembly on 1 thread: .* relaxed SIMD/);
+  t.diagnostic(`page ready, one thread, after ${await readiness(page, readyMs)}`);
+  await page.click('.sample >> nth=0');
+  await page.waitForFunction(() => document.querySelector('#status')?.textContent.includes('looks for “tiger cat”'));
   assert.deepEqual(errors, []);
 });
