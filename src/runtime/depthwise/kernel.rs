@@ -1,14 +1,15 @@
 //! The arithmetic of a depthwise convolution on one `[H, W]` plane, and of its transpose (the
-//! gradient with respect to its input), as a few long `y += w · x` passes: loops the compiler
-//! vectorises (AVX2 when the processor has it, SSE otherwise; simd128 in the browser).
+//! gradient with respect to its input), as sums of a few shifted runs of contiguous memory: loops
+//! the compiler vectorises (AVX2 when the processor has it, SSE otherwise; simd128 in the browser).
 //!
 //! Output `o` of an axis reads padded input `o·s + t·d` under tap t (stride s, dilation d). The
 //! zero-padded input is split into *phases* by position mod s on both axes, so that the tap reads
 //! entry `o + ⌊t·d / s⌋` of phase `t·d mod s`: with the phase planes laid out with a row pitch of
 //! `L` entries, and the output computed on the same pitch (the columns past the output's width are
-//! scratch, dropped at the end), each tap is one shift of the whole plane — one pass over
-//! contiguous memory. The transpose runs the same taps backwards into the phase planes and reads
-//! the input's positions back out of them.
+//! scratch, dropped at the end), each tap is one shift of the whole plane. A block of 32 outputs
+//! at a time takes its sum over every tap in registers. The transpose gathers, per entry of each
+//! phase plane, what the taps that read it send back, and reads the input's positions back out of
+//! the phase planes.
 
 /// One spatial axis of the convolution: output `o`, tap `t` read input `o·stride + t·dilation − pad`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

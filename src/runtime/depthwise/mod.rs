@@ -272,13 +272,27 @@ fn fold_clamps(model: &mut TypedModel) -> TractResult<()> {
         if last == id || folded.clamp.0 > folded.clamp.1 {
             continue;
         }
-        let mut patch = TypedModelPatch::default();
-        let inputs = patch.taps(model, &model.nodes[id].inputs)?;
-        let output = patch.wire_node(format!("{}.clamped", model.nodes[id].name), folded, &inputs)?;
-        patch.shunt_outside(model, OutletId::new(last, 0), output[0])?;
-        patch.apply(model)?;
+        let inputs = model.nodes[id].inputs.clone();
+        fold(model, id..=last, folded, &inputs, "clamped")?;
     }
     Ok(())
+}
+
+/// Puts `op`, reading `inputs`, in place of our op (the range's first node) and the nodes folded
+/// into it: the readers of the last one's output read `op`'s. Nodes no longer read drop out when
+/// the model is planned.
+fn fold(
+    model: &mut TypedModel,
+    nodes: std::ops::RangeInclusive<usize>,
+    op: DepthwiseConv,
+    inputs: &[OutletId],
+    what: &str,
+) -> TractResult<()> {
+    let mut patch = TypedModelPatch::default();
+    let taps = patch.taps(model, inputs)?;
+    let output = patch.wire_node(format!("{}.{what}", model.nodes[*nodes.start()].name), op, &taps)?;
+    patch.shunt_outside(model, OutletId::new(*nodes.end(), 0), output[0])?;
+    patch.apply(model)
 }
 
 /// A bound a Max (lower) or a Min (upper) by a constant sets.
@@ -347,11 +361,7 @@ fn fold_gates(model: &mut TypedModel) -> TractResult<()> {
         if folded.gates == [None, None] {
             continue;
         }
-        let mut patch = TypedModelPatch::default();
-        let taps = patch.taps(model, &inputs)?;
-        let output = patch.wire_node(format!("{}.gated", model.nodes[id].name), folded, &taps)?;
-        patch.shunt_outside(model, OutletId::new(last, 0), output[0])?;
-        patch.apply(model)?;
+        fold(model, id..=last, folded, &inputs, "gated")?;
     }
     Ok(())
 }
