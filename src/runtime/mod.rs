@@ -21,6 +21,7 @@ use crate::{Error, Result};
 
 mod clamp_grad;
 pub mod depthwise;
+mod fold;
 mod per_sample;
 
 type Plan = Arc<TypedSimplePlan>;

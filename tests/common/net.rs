@@ -139,6 +139,37 @@ impl Net {
     }
 }
 
+/// `proto` planned by tract for an input of shape `input`, with `swap` (one of our kernels'
+/// `swap_in`) run on the decluttered model where given; and the names of the plan's ops.
+pub fn planned(
+    proto: &pb::ModelProto,
+    input: &[usize],
+    swap: Option<fn(&mut tract_onnx::prelude::TypedModel) -> tract_onnx::prelude::TractResult<()>>,
+) -> (std::sync::Arc<tract_onnx::prelude::TypedSimplePlan>, Vec<String>) {
+    use tract_onnx::prelude::*;
+    let model = onnx().model_for_proto_model(proto).unwrap().with_input_fact(0, f32::fact(input).into()).unwrap();
+    let mut model = model.into_typed().unwrap().into_decluttered().unwrap();
+    if let Some(swap) = swap {
+        swap(&mut model).unwrap();
+    }
+    let model = model.into_optimized().unwrap();
+    let ops = model.nodes.iter().map(|n| n.op().name().into_owned()).collect();
+    (model.into_runnable().unwrap(), ops)
+}
+
+/// Both plans' outputs on the same input x: (ours, theirs).
+pub fn outputs_of(
+    ours: &std::sync::Arc<tract_onnx::prelude::TypedSimplePlan>,
+    theirs: &std::sync::Arc<tract_onnx::prelude::TypedSimplePlan>,
+    x: tract_onnx::prelude::Tensor,
+) -> (ndarray::ArrayD<f32>, ndarray::ArrayD<f32>) {
+    use tract_onnx::prelude::*;
+    let expected = theirs.run(tvec![x.clone().into_tvalue()]).unwrap().remove(0);
+    let got = ours.run(tvec![x.into_tvalue()]).unwrap().remove(0);
+    assert_eq!(got.shape(), expected.shape());
+    (got.to_plain_array_view::<f32>().unwrap().to_owned(), expected.to_plain_array_view::<f32>().unwrap().to_owned())
+}
+
 /// A small deterministic generator: tests must not depend on a random crate's stream.
 #[derive(Clone)]
 pub struct Lcg(pub u64);

@@ -71,14 +71,7 @@ fn conv_node(net: &mut Net, op: &str, case: &Case) -> String {
 
 /// The graph planned by tract, with or without our kernel; the names of its ops.
 fn plan(proto: &tract_onnx::pb::ModelProto, input: &[usize], ours: bool) -> (std::sync::Arc<TypedSimplePlan>, Vec<String>) {
-    let model = onnx().model_for_proto_model(proto).unwrap().with_input_fact(0, f32::fact(input).into()).unwrap();
-    let mut model = model.into_typed().unwrap().into_decluttered().unwrap();
-    if ours {
-        depthwise::swap_in(&mut model).unwrap();
-    }
-    let model = model.into_optimized().unwrap();
-    let ops = model.nodes.iter().map(|n| n.op().name().into_owned()).collect();
-    (model.into_runnable().unwrap(), ops)
+    planned(proto, input, ours.then_some(depthwise::swap_in))
 }
 
 /// max |ours − tract's| / max |tract's| on random inputs, for every case.
@@ -91,10 +84,7 @@ fn worst_error(op: &str, our_op: &str) -> f32 {
         assert!(our_ops.iter().any(|o| o == our_op), "{op} {:?}: ours not swapped in: {our_ops:?}", case.size);
         assert!(!their_ops.iter().any(|o| o == our_op));
         let x = Tensor::from_shape(&input, &Lcg(5).values(input.iter().product())).unwrap();
-        let expected = theirs.run(tvec![x.clone().into_tvalue()]).unwrap().remove(0);
-        let got = ours.run(tvec![x.into_tvalue()]).unwrap().remove(0);
-        assert_eq!(got.shape(), expected.shape(), "{op} {:?}", case.size);
-        let (got, expected) = (got.to_plain_array_view::<f32>().unwrap(), expected.to_plain_array_view::<f32>().unwrap());
+        let (got, expected) = outputs_of(&ours, &theirs, x);
         let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
         let error = got.iter().zip(expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
         println!("{op} batch {} × {} channels, {:?} kernel {:?}: {error:.1e}", case.batch, case.channels, case.size, case.kernel);
@@ -138,9 +128,7 @@ fn a_clamp_after_the_forward_kernel_is_folded_in() {
         let (ours, our_ops) = plan(&proto, &input, true);
         assert!(!our_ops.iter().any(|o| o.contains("Max") || o.contains("Min")), "{clamp} left in: {our_ops:?}");
         let x = Tensor::from_shape(&input, &Lcg(7).values(input.iter().product())).unwrap();
-        let expected = theirs.run(tvec![x.clone().into_tvalue()]).unwrap().remove(0);
-        let got = ours.run(tvec![x.into_tvalue()]).unwrap().remove(0);
-        let (got, expected) = (got.to_plain_array_view::<f32>().unwrap(), expected.to_plain_array_view::<f32>().unwrap());
+        let (got, expected) = outputs_of(&ours, &theirs, x);
         let clamped = expected.iter().filter(|&&v| v == 0.0 || v == 0.5).count();
         let error = got.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         println!("{clamp}: {clamped} of {} outputs on a bound, max error {error:.1e}", expected.len());

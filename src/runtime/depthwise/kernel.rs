@@ -133,9 +133,10 @@ impl Plane {
         (phases, padded)
     }
 
-    /// `output = bias + Σ_taps w · input` over one plane (`kernel` is `[kh, kw]`).
-    pub fn forward(&self, input: &[f32], kernel: &[f32], bias: f32, output: &mut [f32], scratch: &mut [f32]) {
-        simd::dispatch!(self.forward_with(input: &[f32], kernel: &[f32], bias: f32, output: &mut [f32], scratch: &mut [f32]))
+    /// `output = clamp(bias + Σ_taps w · input)` over one plane (`kernel` is `[kh, kw]`; `clamp`
+    /// is `[lo, hi]`, or `None`).
+    pub fn forward(&self, input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]) {
+        simd::dispatch!(self.forward_with(input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]))
     }
 
     /// The transpose of [`Plane::forward`] without its bias: `input_grad = Σ_taps w · output_grad`
@@ -145,7 +146,7 @@ impl Plane {
     }
 
     #[inline(always)]
-    fn forward_with(&self, input: &[f32], kernel: &[f32], bias: f32, output: &mut [f32], scratch: &mut [f32]) {
+    fn forward_with(&self, input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]) {
         let (phases, padded) = self.split_scratch(scratch);
         phases.fill(0.0);
         self.scatter(input, phases);
@@ -154,7 +155,10 @@ impl Plane {
         let taps = self.taps.iter().zip(kernel).map(|(&(phase, offset), &w)| (phase * plane + offset, w));
         simd::tap_sums(pitched, bias, phases, taps);
         for (out, row) in output.chunks_exact_mut(self.cols.output).zip(pitched.chunks_exact(self.cols.phase_len())) {
-            out.copy_from_slice(&row[..self.cols.output]);
+            match clamp {
+                Some((lo, hi)) => out.iter_mut().zip(row).for_each(|(out, v)| *out = v.max(lo).min(hi)),
+                None => out.copy_from_slice(&row[..self.cols.output]),
+            }
         }
     }
 
@@ -177,10 +181,15 @@ impl Plane {
 
     /// Each input value to its place in the phase planes (which hold zeros elsewhere: the padding).
     fn scatter(&self, input: &[f32], phases: &mut [f32]) {
+        let read = self.col_places.len();
         for (row, &start) in input.chunks_exact(self.cols.input).zip(&self.row_places) {
+            if self.cols.stride == 1 {
+                phases[start + self.col_places[0]..][..read].copy_from_slice(&row[..read]);
+                continue;
+            }
             for (first, place) in self.col_runs() {
                 let to = &mut phases[start + place..];
-                to.iter_mut().zip(row[first..self.col_places.len()].iter().step_by(self.cols.stride)).for_each(|(to, &v)| *to = v);
+                to.iter_mut().zip(row[first..read].iter().step_by(self.cols.stride)).for_each(|(to, &v)| *to = v);
             }
         }
     }
@@ -189,10 +198,15 @@ impl Plane {
     /// (zero where no output reads it).
     fn gather(&self, phases: &[f32], input: &mut [f32]) {
         input.fill(0.0);
+        let read = self.col_places.len();
         for (row, &start) in input.chunks_exact_mut(self.cols.input).zip(&self.row_places) {
+            if self.cols.stride == 1 {
+                row[..read].copy_from_slice(&phases[start + self.col_places[0]..][..read]);
+                continue;
+            }
             for (first, place) in self.col_runs() {
                 let from = &phases[start + place..];
-                row[first..self.col_places.len()].iter_mut().step_by(self.cols.stride).zip(from).for_each(|(v, &from)| *v = from);
+                row[first..read].iter_mut().step_by(self.cols.stride).zip(from).for_each(|(v, &from)| *v = from);
             }
         }
     }

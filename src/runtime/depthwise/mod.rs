@@ -16,12 +16,11 @@ mod kernel;
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::*;
-use tract_onnx::tract_core::ops::binary::TypedBinOp;
 use tract_onnx::tract_core::ops::cnn::{Conv, Deconv, KernelFormat, PoolSpec};
-use tract_onnx::tract_core::ops::math::{Max, Min};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use super::clamp_grad::ClampGrad;
+use super::fold::{clamps_after, fold, sole_consumer};
 
 pub use kernel::{Axis, Plane};
 
@@ -71,6 +70,12 @@ impl DepthwiseConv {
         tvec![input[0], input[1], h, w]
     }
 
+    /// The clamp, where one is folded in.
+    fn clamped(&self) -> Option<(f32, f32)> {
+        let (lo, hi) = self.clamp;
+        (lo > f32::NEG_INFINITY || hi < f32::INFINITY).then_some(self.clamp)
+    }
+
     /// Each gate with the y it reads (the inputs after the bias, in order).
     fn gated<'a>(&'a self, ys: &'a [&'a [f32]]) -> [Option<(&'a ClampGrad, &'a [f32])>; 2] {
         let mut ys = ys.iter();
@@ -87,7 +92,8 @@ impl DepthwiseConv {
         let ys = ys.iter().map(|y| y.try_as_plain_ram()?.as_slice::<f32>()).collect::<TractResult<Vec<_>>>()?;
         let [before, after] = self.gated(&ys);
         let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
-        let mut output = Tensor::zero::<f32>(&self.output_shape(x_shape))?;
+        // Safety: each plane's pass writes every float of its plane.
+        let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape(x_shape))? };
         let mut view = output.try_as_plain_ram_mut()?;
         let out = view.as_slice_mut::<f32>()?;
         let work = out.len() * self.plane.kernel_len();
@@ -105,13 +111,7 @@ impl DepthwiseConv {
                     x = &gated;
                 }
                 match self.direction {
-                    Direction::Forward => {
-                        self.plane.forward(x, k, b, out, &mut scratch);
-                        let (lo, hi) = self.clamp;
-                        if lo > f32::NEG_INFINITY || hi < f32::INFINITY {
-                            out.iter_mut().for_each(|v| *v = v.max(lo).min(hi));
-                        }
-                    }
+                    Direction::Forward => self.plane.forward(x, k, b, self.clamped(), out, &mut scratch),
                     Direction::Transposed => {
                         self.plane.transposed(x, k, out, &mut scratch);
                         if b != 0.0 {
@@ -260,79 +260,11 @@ fn depthwise(
 fn fold_clamps(model: &mut TypedModel) -> TractResult<()> {
     for id in 0..model.nodes.len() {
         let Some(conv) = model.nodes[id].op_as::<DepthwiseConv>().filter(|c| c.direction == Direction::Forward) else { continue };
-        let (mut folded, mut last) = (conv.clone(), id);
-        while let Some((next, bound)) = clamp_after(model, last)? {
-            match bound {
-                Bound::Lo(lo) => folded.clamp.0 = folded.clamp.0.max(lo),
-                Bound::Hi(hi) => folded.clamp.1 = folded.clamp.1.min(hi),
-            }
-            last = next;
-        }
-        // Max then Min, or Min then Max, is a clamp where the bounds are in order.
-        if last == id || folded.clamp.0 > folded.clamp.1 {
-            continue;
-        }
-        let inputs = model.nodes[id].inputs.clone();
+        let Some((last, clamp)) = clamps_after(model, id)? else { continue };
+        let (folded, inputs) = (DepthwiseConv { clamp, ..conv.clone() }, model.nodes[id].inputs.clone());
         fold(model, id..=last, folded, &inputs, "clamped")?;
     }
     Ok(())
-}
-
-/// Puts `op`, reading `inputs`, in place of our op (the range's first node) and the nodes folded
-/// into it: the readers of the last one's output read `op`'s. Nodes no longer read drop out when
-/// the model is planned.
-fn fold(
-    model: &mut TypedModel,
-    nodes: std::ops::RangeInclusive<usize>,
-    op: DepthwiseConv,
-    inputs: &[OutletId],
-    what: &str,
-) -> TractResult<()> {
-    let mut patch = TypedModelPatch::default();
-    let taps = patch.taps(model, inputs)?;
-    let output = patch.wire_node(format!("{}.{what}", model.nodes[*nodes.start()].name), op, &taps)?;
-    patch.shunt_outside(model, OutletId::new(*nodes.end(), 0), output[0])?;
-    patch.apply(model)
-}
-
-/// A bound a Max (lower) or a Min (upper) by a constant sets.
-enum Bound {
-    Lo(f32),
-    Hi(f32),
-}
-
-/// The one node that reads `outlet`, if that is its node's only output and not a model output.
-fn sole_consumer(model: &TypedModel, outlet: OutletId) -> Option<&TypedNode> {
-    let node = &model.nodes[outlet.node];
-    let successors = &node.outputs.get(outlet.slot)?.successors;
-    (node.outputs.len() == 1 && successors.len() == 1 && !model.outputs.contains(&outlet)).then(|| &model.nodes[successors[0].node])
-}
-
-/// The node after `id`, if it is `id`'s sole consumer and a Max or Min of its output by a uniform
-/// constant that keeps its shape; and the bound it sets.
-fn clamp_after(model: &TypedModel, id: usize) -> TractResult<Option<(usize, Bound)>> {
-    let outlet = OutletId::new(id, 0);
-    let Some(next) = sole_consumer(model, outlet) else { return Ok(None) };
-    let Some(bin) = next.op_as::<TypedBinOp>() else { return Ok(None) };
-    let other = next.inputs.iter().find(|i| **i != outlet);
-    let constant = match other.map(|o| model.outlet_fact(*o)).transpose()? {
-        Some(fact) if next.inputs.len() == 2 && fact.datum_type == f32::datum_type() => {
-            fact.uniform.as_ref().map(|u| u.cast_to_scalar::<f32>()).transpose()?
-        }
-        _ => None,
-    };
-    let Some(constant) = constant.filter(|c| !c.is_nan()) else { return Ok(None) };
-    if model.outlet_fact(OutletId::new(next.id, 0))?.shape != model.outlet_fact(outlet)?.shape {
-        return Ok(None);
-    }
-    let bound = if bin.0.is::<Max>() {
-        Bound::Lo(constant)
-    } else if bin.0.is::<Min>() {
-        Bound::Hi(constant)
-    } else {
-        return Ok(None);
-    };
-    Ok(Some((next.id, bound)))
 }
 
 /// Folds into each transposed [`DepthwiseConv`] the [`ClampGrad`] that feeds it and the one that
