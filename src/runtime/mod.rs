@@ -23,6 +23,7 @@ mod clamp_grad;
 pub mod depthwise;
 mod fold;
 mod per_sample;
+pub mod pointwise;
 
 type Plan = Arc<TypedSimplePlan>;
 
@@ -469,6 +470,7 @@ fn optimised(mut model: TypedModel) -> TractResult<TypedModel> {
     declutter.passes.retain(|pass| !format!("{pass:?}").starts_with("PushSliceUp"));
     declutter.session().optimize(&mut model)?;
     depthwise::swap_in(&mut model)?;
+    pointwise::swap_in(&mut model)?;
     per_sample::wrap_batched_products(&mut model, |one| optimised(one)?.into_runnable())?;
     model.optimize()?;
     Ok(model)

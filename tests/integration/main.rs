@@ -33,6 +33,7 @@ mod live;
 mod methods_golden;
 mod model_zoo;
 mod occlusion;
+mod pointwise;
 mod preprocess;
 mod road;
 mod session;
