@@ -137,15 +137,21 @@ pub fn fuse<'a>(maps: impl Iterator<Item = (ArrayView2<'a, f32>, bool)>, gamma: 
 /// Every activation and gradient holds numbers: a NaN would silently blank a map.
 pub fn check_tensors(layers: &[String], tensors: &[LayerTensors]) -> Result<()> {
     for (name, layer) in layers.iter().zip(tensors) {
-        check_finite(name, "activation", layer.activation.iter())?;
-        check_finite(name, "gradient", layer.gradient.iter())?;
+        check_finite(name, "activation", &layer.activation)?;
+        check_finite(name, "gradient", &layer.gradient)?;
     }
     Ok(())
 }
 
-/// Says where a NaN came from.
-fn check_finite<'a>(layer: &str, what: &str, mut values: impl Iterator<Item = &'a f32>) -> Result<()> {
-    if values.any(|v| !v.is_finite()) {
+/// Says where a NaN came from. Each block of values is checked whole, a loop the compiler
+/// vectorises, where stopping at the first took 2 % of a folder run.
+fn check_finite(layer: &str, what: &str, values: &ndarray::ArrayView3<f32>) -> Result<()> {
+    let finite = |block: &[f32]| block.iter().fold(true, |finite, v| finite & v.is_finite());
+    let all_finite = match values.as_slice_memory_order() {
+        Some(values) => values.chunks(4096).all(finite),
+        None => values.iter().all(|v| v.is_finite()),
+    };
+    if !all_finite {
         return Err(Error::Input(format!("the {what} of layer `{layer}` contains NaN or infinite values")));
     }
     Ok(())
