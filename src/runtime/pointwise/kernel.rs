@@ -291,114 +291,59 @@ mod x86 {
         unsafe { job.run::<Avx2, 6, 2>() }
     }
 
-    #[derive(Clone, Copy)]
-    pub struct Avx512(__m512);
+    /// A [`Lanes`] over one x86 vector type, from its intrinsics.
+    macro_rules! lanes {
+        ($(#[$doc:meta])* $name:ident($vector:ty), $lanes:expr, $zero:ident, $splat:ident, $load:ident, $store:ident,
+         $add:ident, $max:ident, $min:ident, madd: |$a:ident, $b:ident, $c:ident| $madd:expr) => {
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name($vector);
 
-    impl Lanes for Avx512 {
-        const LANES: usize = 16;
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            unsafe { Avx512(_mm512_setzero_ps()) }
-        }
-        #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            unsafe { Avx512(_mm512_set1_ps(v)) }
-        }
-        #[inline(always)]
-        unsafe fn load(from: *const f32) -> Self {
-            unsafe { Avx512(_mm512_loadu_ps(from)) }
-        }
-        #[inline(always)]
-        unsafe fn store(to: *mut f32, v: Self) {
-            unsafe { _mm512_storeu_ps(to, v.0) }
-        }
-        #[inline(always)]
-        unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
-            unsafe { Avx512(_mm512_fmadd_ps(a.0, b.0, c.0)) }
-        }
-        #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            unsafe { Avx512(_mm512_add_ps(a.0, b.0)) }
-        }
-        #[inline(always)]
-        unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
-            // maxps returns its second operand where either is NaN.
-            unsafe { Avx512(_mm512_min_ps(_mm512_max_ps(v.0, _mm512_set1_ps(lo)), _mm512_set1_ps(hi))) }
-        }
+            impl Lanes for $name {
+                const LANES: usize = $lanes;
+                #[inline(always)]
+                unsafe fn zero() -> Self {
+                    unsafe { $name($zero()) }
+                }
+                #[inline(always)]
+                unsafe fn splat(v: f32) -> Self {
+                    unsafe { $name($splat(v)) }
+                }
+                #[inline(always)]
+                unsafe fn load(from: *const f32) -> Self {
+                    unsafe { $name($load(from)) }
+                }
+                #[inline(always)]
+                unsafe fn store(to: *mut f32, v: Self) {
+                    unsafe { $store(to, v.0) }
+                }
+                #[inline(always)]
+                unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
+                    let ($a, $b, $c) = (a.0, b.0, c.0);
+                    unsafe { $name($madd) }
+                }
+                #[inline(always)]
+                unsafe fn add(a: Self, b: Self) -> Self {
+                    unsafe { $name($add(a.0, b.0)) }
+                }
+                #[inline(always)]
+                unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
+                    // maxps returns its second operand where either is NaN.
+                    unsafe { $name($min($max(v.0, $splat(lo)), $splat(hi))) }
+                }
+            }
+        };
     }
 
-    #[derive(Clone, Copy)]
-    pub struct Avx2(__m256);
-
-    impl Lanes for Avx2 {
-        const LANES: usize = 8;
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            unsafe { Avx2(_mm256_setzero_ps()) }
-        }
-        #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            unsafe { Avx2(_mm256_set1_ps(v)) }
-        }
-        #[inline(always)]
-        unsafe fn load(from: *const f32) -> Self {
-            unsafe { Avx2(_mm256_loadu_ps(from)) }
-        }
-        #[inline(always)]
-        unsafe fn store(to: *mut f32, v: Self) {
-            unsafe { _mm256_storeu_ps(to, v.0) }
-        }
-        #[inline(always)]
-        unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
-            unsafe { Avx2(_mm256_fmadd_ps(a.0, b.0, c.0)) }
-        }
-        #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            unsafe { Avx2(_mm256_add_ps(a.0, b.0)) }
-        }
-        #[inline(always)]
-        unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
-            // maxps returns its second operand where either is NaN.
-            unsafe { Avx2(_mm256_min_ps(_mm256_max_ps(v.0, _mm256_set1_ps(lo)), _mm256_set1_ps(hi))) }
-        }
-    }
-
-    /// SSE2, which every x86-64 processor has: no fused multiply-add.
-    #[derive(Clone, Copy)]
-    pub struct Sse(__m128);
-
-    impl Lanes for Sse {
-        const LANES: usize = 4;
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            unsafe { Sse(_mm_setzero_ps()) }
-        }
-        #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            unsafe { Sse(_mm_set1_ps(v)) }
-        }
-        #[inline(always)]
-        unsafe fn load(from: *const f32) -> Self {
-            unsafe { Sse(_mm_loadu_ps(from)) }
-        }
-        #[inline(always)]
-        unsafe fn store(to: *mut f32, v: Self) {
-            unsafe { _mm_storeu_ps(to, v.0) }
-        }
-        #[inline(always)]
-        unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
-            unsafe { Sse(_mm_add_ps(_mm_mul_ps(a.0, b.0), c.0)) }
-        }
-        #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            unsafe { Sse(_mm_add_ps(a.0, b.0)) }
-        }
-        #[inline(always)]
-        unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
-            // maxps returns its second operand where either is NaN.
-            unsafe { Sse(_mm_min_ps(_mm_max_ps(v.0, _mm_set1_ps(lo)), _mm_set1_ps(hi))) }
-        }
-    }
+    lanes!(Avx512(__m512), 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
+        _mm512_max_ps, _mm512_min_ps, madd: |a, b, c| _mm512_fmadd_ps(a, b, c));
+    lanes!(Avx2(__m256), 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
+        _mm256_max_ps, _mm256_min_ps, madd: |a, b, c| _mm256_fmadd_ps(a, b, c));
+    lanes!(
+        /// SSE2, which every x86-64 processor has: no fused multiply-add.
+        Sse(__m128), 4, _mm_setzero_ps, _mm_set1_ps, _mm_loadu_ps, _mm_storeu_ps, _mm_add_ps, _mm_max_ps, _mm_min_ps,
+        madd: |a, b, c| _mm_add_ps(_mm_mul_ps(a, b), c)
+    );
 }
 
 #[cfg(target_arch = "wasm32")]
