@@ -189,7 +189,6 @@ impl Job<'_> {
                 to[..cols - full].copy_from_slice(&from[full..]);
             }
         }
-        let mut sums = [[0.0; 64]; MR];
         for col in self.block.tiles.clone().map(|t| t * nr) {
             let (from, pitch, offset) = if col < full { (self.x, cols, col) } else { (&edge[..], nr, 0) };
             let width = nr.min(cols - col);
@@ -198,40 +197,59 @@ impl Job<'_> {
                 // Safety: the tile's last read, `(depth − 1)·pitch + offset + nr`, lies in `from`.
                 let acc = unsafe { tile_sums::<V, MR, NV>(weights, from[offset..].as_ptr(), pitch) };
                 let row = panel * MR;
-                if width == nr && row + MR <= rows {
-                    // A whole tile goes from the registers to out.
-                    for (r, acc) in acc.iter().enumerate() {
-                        // Safety: `V`'s features are there; the row and columns lie in out
-                        // (asserted above), in this job's block.
-                        unsafe {
-                            let b = V::splat(self.bias[row + r]);
-                            for (v, &acc) in acc.iter().enumerate() {
-                                let sum = V::add(acc, b);
-                                let sum = match self.clamp {
-                                    Some((lo, hi)) => V::clamp(sum, lo, hi),
-                                    None => sum,
-                                };
-                                V::store(self.out.ptr.add((row + r) * cols + col + v * V::LANES), sum);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                for (acc, sums) in acc.iter().zip(&mut sums) {
-                    for (v, &acc) in acc.iter().enumerate() {
-                        // Safety: `V`'s features are there; a row of sums holds NV·LANES ≤ 64 floats.
-                        unsafe { V::store(sums[v * V::LANES..].as_mut_ptr(), acc) };
+                // Safety: `V`'s features are there; the tile lies in out (asserted above), in this
+                // job's block.
+                unsafe {
+                    if width == nr && row + MR <= rows {
+                        self.store_whole(&acc, row, col);
+                    } else {
+                        self.store_partial(&acc, row, col, width);
                     }
                 }
-                for (r, sums) in sums.iter().enumerate().take(rows.saturating_sub(row)) {
-                    let b = self.bias[row + r];
-                    // Safety: the row and columns lie in out (asserted above), in this job's block.
-                    let to = unsafe { std::slice::from_raw_parts_mut(self.out.ptr.add((row + r) * cols + col), width) };
-                    match self.clamp {
-                        Some((lo, hi)) => to.iter_mut().zip(sums).for_each(|(to, s)| *to = (s + b).max(lo).min(hi)),
-                        None => to.iter_mut().zip(sums).for_each(|(to, s)| *to = s + b),
-                    }
+            }
+        }
+    }
+
+    /// A whole tile from the registers to out at (row, col), the bias added and the clamp applied
+    /// on the way.
+    ///
+    /// Safety: the processor has `V`'s features; the tile lies in out, in this job's block.
+    #[inline(always)]
+    unsafe fn store_whole<V: Lanes, const MR: usize, const NV: usize>(&self, acc: &[[V; NV]; MR], row: usize, col: usize) {
+        for (r, acc) in acc.iter().enumerate() {
+            unsafe {
+                let b = V::splat(self.bias[row + r]);
+                for (v, &acc) in acc.iter().enumerate() {
+                    let sum = V::add(acc, b);
+                    let sum = match self.clamp {
+                        Some((lo, hi)) => V::clamp(sum, lo, hi),
+                        None => sum,
+                    };
+                    V::store(self.out.ptr.add((row + r) * self.out.cols + col + v * V::LANES), sum);
                 }
+            }
+        }
+    }
+
+    /// The first `width` columns of a tile, and its rows that out has, through a buffer.
+    ///
+    /// Safety: the processor has `V`'s features; those rows and columns lie in out, in this job's
+    /// block.
+    #[inline(always)]
+    unsafe fn store_partial<V: Lanes, const MR: usize, const NV: usize>(&self, acc: &[[V; NV]; MR], row: usize, col: usize, width: usize) {
+        let mut sums = [[0.0; 64]; MR];
+        for (acc, sums) in acc.iter().zip(&mut sums) {
+            for (v, &acc) in acc.iter().enumerate() {
+                // Safety: a row of sums holds NV·LANES ≤ 64 floats.
+                unsafe { V::store(sums[v * V::LANES..].as_mut_ptr(), acc) };
+            }
+        }
+        for (r, sums) in sums.iter().enumerate().take(self.out.rows.saturating_sub(row)) {
+            let b = self.bias[row + r];
+            let to = unsafe { std::slice::from_raw_parts_mut(self.out.ptr.add((row + r) * self.out.cols + col), width) };
+            match self.clamp {
+                Some((lo, hi)) => to.iter_mut().zip(sums).for_each(|(to, s)| *to = (s + b).max(lo).min(hi)),
+                None => to.iter_mut().zip(sums).for_each(|(to, s)| *to = s + b),
             }
         }
     }
