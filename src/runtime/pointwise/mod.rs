@@ -61,7 +61,6 @@ impl Pointwise {
             // Safety: the split's blocks do not overlap.
             unsafe { self.weights.product(x, &self.bias, self.clamp, block, &outs[sample]) }
         });
-        drop(outs);
         Ok(output)
     }
 }
