@@ -54,7 +54,7 @@ pub fn Grid(state: State) -> impl IntoView {
             .collect_view();
         Some(view! {
             <table id="grid" class="grid" data-drawn-by=move || state.drawn_by.get()
-                   aria-busy=move || (state.busy.get() || state.drawing.get()).to_string() class:waiting=move || state.busy.get()>
+                   aria-busy=move || (state.busy.get() || state.drawing.get()).to_string() class:waiting=move || state.slow.get()>
                 <caption class="visually-hidden">"Class activation maps: one row per method, one column per stage of the network, shallow to deep, then the fused map"</caption>
                 <thead>
                     <tr>

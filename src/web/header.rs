@@ -35,12 +35,13 @@ fn ErrorBanner(state: State) -> impl IntoView {
     }
 }
 
-/// What the page or the worker is doing, with a spinner while busy and the model's download.
+/// What the page or the worker is doing, with a spinner while it takes a while, and the model's
+/// download.
 #[component]
 fn StatusLine(state: State) -> impl IntoView {
     view! {
         <p id="status" class="status" role="status" aria-live="polite">
-            {move || state.busy.get().then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
+            {move || state.slow.get().then(|| view! { <span class="spinner" aria-hidden="true"></span> })}
             {move || state.status.get()}
             <ModelProgress state/>
         </p>

@@ -53,6 +53,8 @@ pub fn start() {
 pub struct State {
     pub status: RwSignal<String>,
     pub busy: RwSignal<bool>,
+    /// Busy for longer than [`SLOW_MS`]: only then the spinner turns and the grid dims.
+    pub slow: RwSignal<bool>,
     pub error: RwSignal<Option<String>>,
     /// Model download: bytes so far and total; None once downloaded.
     pub download: RwSignal<Option<(u64, Option<u64>)>>,
@@ -184,6 +186,7 @@ impl State {
         State {
             status: RwSignal::new("Downloading the model…".into()),
             busy: RwSignal::new(true),
+            slow: RwSignal::new(true),
             error: RwSignal::new(None),
             download: RwSignal::new(Some((0, None))),
             model: RwSignal::new(None),
@@ -548,6 +551,24 @@ async fn load_default_model(state: State) {
 }
 
 /// The projector switch scales the root font, and every size in rem with it.
+/// How long the page may be busy before it shows so (a spinner, the grid dimmed). A click's
+/// maps take ~0.1 s, and a turning spinner is not free: without a GPU the browser composites
+/// every frame of it in software, which took half of one of this 2-core machine's cores and
+/// slowed the engine's threads by a third (click → maps 149 ms median over nine clicks with the
+/// spinner turning, 89 without).
+const SLOW_MS: u64 = 400;
+
+/// `slow` follows `busy`, [`SLOW_MS`] late when it turns true.
+fn follow_busy(state: State) {
+    Effect::new(move |_| {
+        if !state.busy.get() {
+            state.slow.set(false);
+        } else if !state.slow.get_untracked() {
+            set_timeout(move || state.slow.set(state.busy.get_untracked()), std::time::Duration::from_millis(SLOW_MS));
+        }
+    });
+}
+
 fn follow_projector(state: State) {
     Effect::new(move |_| {
         let class = if state.projector.get() { "projector" } else { "" };
@@ -567,6 +588,7 @@ fn App() -> impl IntoView {
     spawn_local(maths::find(state.gpu, state.use_gpu));
     listen_for_files(state);
     live::listen(state);
+    follow_busy(state);
     follow_projector(state);
     // Sliders, checkboxes and a new class all end here: the CAM maths on the page, no network.
     Effect::new(move |_| redraw(state));

@@ -328,7 +328,7 @@ test('bad input gets a clear message; the previous maps and model stay, and the 
     const text = await page.textContent('#error');
     t.diagnostic(`${what} (${Date.now() - started} ms): ${text}`);
     assert.match(text, message);
-    await page.waitForFunction(() => !document.querySelector('#status .spinner'));
+    await page.waitForSelector('#grid[aria-busy="false"]');
     assert.equal(await pixels('#fused-0'), before, `${what}: the previous maps are gone`);
     assert.equal(await page.textContent('#model-in-use'), model, `${what}: the previous model is gone`);
     assert.equal(await page.evaluate(() => 6 * 7), 42, `${what}: the tab is dead`);
