@@ -550,12 +550,11 @@ async fn load_default_model(state: State) {
     }
 }
 
-/// The projector switch scales the root font, and every size in rem with it.
 /// How long the page may be busy before it shows so (a spinner, the grid dimmed). A click's
 /// maps take ~0.1 s, and a turning spinner is not free: without a GPU the browser composites
-/// every frame of it in software, which took half of one of this 2-core machine's cores and
-/// slowed the engine's threads by a third (click → maps 149 ms median over nine clicks with the
-/// spinner turning, 89 without).
+/// every frame of it in software, which took half of one of this 2-core machine's cores from the
+/// engine's threads (click → maps: median 149 ms over nine clicks with the spinner turning, 89
+/// without).
 const SLOW_MS: u64 = 400;
 
 /// `slow` follows `busy`, [`SLOW_MS`] late when it turns true.
@@ -569,6 +568,7 @@ fn follow_busy(state: State) {
     });
 }
 
+/// The projector switch scales the root font, and every size in rem with it.
 fn follow_projector(state: State) {
     Effect::new(move |_| {
         let class = if state.projector.get() { "projector" } else { "" };
