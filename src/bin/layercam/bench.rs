@@ -58,12 +58,10 @@ pub fn run(args: Args) -> Result<()> {
     println!("{:<48} {:>10}", "stage", "ms");
     println!("{:<48} {:>10.1}", "load + differentiate + plan (once per model)", prepare_ms);
 
-    preprocess::decode_photo(&bytes)?; // a bad --image is an error here, not a panic in a stage
-    let decode = || {
-        let image = preprocess::decode_photo(&bytes).expect("decoded once above");
-        preprocess::preprocess(&image, job.model.recipe, height as u32, width as u32)
-    };
-    let pre = decode();
+    let photo = preprocess::decode_photo(&bytes)?; // a bad --image is an error here, not a panic in a stage
+    let prepare = |photo: &RgbImage| preprocess::preprocess(photo, job.model.recipe, height as u32, width as u32);
+    let decode = || prepare(&preprocess::decode_photo(&bytes).expect("decoded once above"));
+    let pre = prepare(&photo);
     let forward = explainer.forward(pre.input.view())?;
     let five: Vec<usize> = explain::top_classes(&forward.logits, &job.model.labels, 5).iter().map(|p| p.class).collect();
     let one = &five[..1];
@@ -112,9 +110,10 @@ pub fn run(args: Args) -> Result<()> {
             }),
         ),
         (
+            // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`).
             "total: preprocess + forward + backward + LayerCAM",
             Box::new(|| {
-                let p = decode();
+                let p = prepare(&photo);
                 let f = explainer.forward(p.input.view()).expect("forward");
                 let g = explainer.backward(&f, one).expect("backward");
                 let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
