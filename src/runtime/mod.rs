@@ -24,6 +24,7 @@ pub mod depthwise;
 mod fold;
 mod per_sample;
 pub mod pointwise;
+mod simd;
 
 type Plan = Arc<TypedSimplePlan>;
 

@@ -1,15 +1,17 @@
 //! The arithmetic of a depthwise convolution on one `[H, W]` plane, and of its transpose (the
-//! gradient with respect to its input), as sums of a few shifted runs of contiguous memory: loops
-//! the compiler vectorises (AVX2 when the processor has it, SSE otherwise; simd128 in the browser).
+//! gradient with respect to its input), as sums of a few shifted runs of contiguous memory, over
+//! the widest vectors the processor has (AVX-512, AVX2 or SSE natively, simd128 in the browser).
 //!
 //! Output `o` of an axis reads padded input `o·s + t·d` under tap t (stride s, dilation d). The
 //! zero-padded input is split into *phases* by position mod s on both axes, so that the tap reads
 //! entry `o + ⌊t·d / s⌋` of phase `t·d mod s`: with the phase planes laid out with a row pitch of
 //! `L` entries, and the output computed on the same pitch (the columns past the output's width are
-//! scratch, dropped at the end), each tap is one shift of the whole plane. A block of 32 outputs
+//! scratch, dropped at the end), each tap is one shift of the whole plane. A block of outputs
 //! at a time takes its sum over every tap in registers. The transpose gathers, per entry of each
 //! phase plane, what the taps that read it send back, and reads the input's positions back out of
 //! the phase planes.
+
+use crate::runtime::simd::Lanes;
 
 /// One spatial axis of the convolution: output `o`, tap `t` read input `o·stride + t·dilation − pad`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -145,15 +147,25 @@ impl Plane {
         simd::dispatch!(self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
     }
 
+    ///
+    /// Safety: the processor has `V`'s features.
     #[inline(always)]
-    fn forward_with(&self, input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]) {
+    unsafe fn forward_with<V: Lanes, const NV: usize>(
+        &self,
+        input: &[f32],
+        kernel: &[f32],
+        bias: f32,
+        clamp: Option<(f32, f32)>,
+        output: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let (phases, padded) = self.split_scratch(scratch);
         phases.fill(0.0);
         self.scatter(input, phases);
         let pitched = &mut padded[self.pitched_front()..][..self.pitched_len()];
         let plane = self.phase_plane_len();
         let taps = self.taps.iter().zip(kernel).map(|(&(phase, offset), &w)| (phase * plane + offset, w));
-        simd::tap_sums(pitched, bias, phases, taps);
+        unsafe { simd::tap_sums::<V, NV>(pitched, bias, phases, taps) };
         for (out, row) in output.chunks_exact_mut(self.cols.output).zip(pitched.chunks_exact(self.cols.phase_len())) {
             match clamp {
                 Some((lo, hi)) => out.iter_mut().zip(row).for_each(|(out, v)| *out = v.max(lo).min(hi)),
@@ -164,8 +176,16 @@ impl Plane {
 
     /// Each phase plane's entry `i` sums `w · pitched[i − offset]` over the taps into that plane:
     /// what the taps send back, gathered per entry so that the sums stay in registers.
+    ///
+    /// Safety: the processor has `V`'s features.
     #[inline(always)]
-    fn transposed_with(&self, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
+    unsafe fn transposed_with<V: Lanes, const NV: usize>(
+        &self,
+        output_grad: &[f32],
+        kernel: &[f32],
+        input_grad: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let (phases, padded) = self.split_scratch(scratch);
         let front = self.pitched_front();
         let pitched = &mut padded[front..][..self.pitched_len()];
@@ -174,7 +194,8 @@ impl Plane {
             row[..self.cols.output].copy_from_slice(grad);
         }
         for (plane, taps) in phases.chunks_exact_mut(self.phase_plane_len()).zip(&self.phase_taps) {
-            simd::tap_sums(plane, 0.0, padded, taps.iter().map(|&t| (front - self.taps[t].1, kernel[t])));
+            let taps = taps.iter().map(|&t| (front - self.taps[t].1, kernel[t]));
+            unsafe { simd::tap_sums::<V, NV>(plane, 0.0, padded, taps) };
         }
         self.gather(phases, input_grad);
     }
@@ -259,59 +280,97 @@ fn two_runs_mut(phases: &mut [f32], even: usize, odd: usize, len: usize) -> (&mu
     }
 }
 
-/// The one loop that does the arithmetic, compiled twice on x86-64 (SSE and AVX2).
+/// The one loop that does the arithmetic, compiled for each vector width (`runtime::simd::Isa`).
 mod simd {
-    /// Outputs summed a block at a time, the block's sums kept in registers through every tap:
-    /// 4 AVX2 registers natively, 8 SSE ones in the browser. 64 spilt them to the stack.
-    pub const BLOCK: usize = 32;
+    use crate::runtime::simd::Lanes;
+
+    /// Floats that [`tap_sums`] may read past a plane: its widest block.
+    pub const BLOCK: usize = 64;
 
     /// `out[i] = init + Σ w · from[start + i]` over the taps `(start, w)`, added in the taps'
     /// order, each product rounded before its sum: fused multiply-adds would be faster, but would
     /// make the native maps differ from the browser's (wasm has no FMA) and move which ReLU6 masks
     /// flip in the backward (3.6e-2 of blocks.0's gradient max against PyTorch's float32 on
-    /// coffee, where this form stays at 5.9e-3 as tract's kernel did). The last block is summed
-    /// whole too: `from` holds [`BLOCK`] floats past every tap's last read.
+    /// coffee, where this form stays at 5.9e-3 as tract's kernel did). A block of `NV` vectors of
+    /// outputs at a time keeps its sums in registers through every tap; each sum is a chain of
+    /// dependent additions, so the block has as many vectors as the processor can keep in flight
+    /// (4 AVX-512, 8 AVX2: 64 outputs; 8 SSE or simd128: 32; with 4 AVX2 vectors the additions'
+    /// latency bound the loop). The last block is summed whole too: `from` holds [`BLOCK`] floats
+    /// past every tap's last read.
+    ///
+    /// Safety: the processor has `V`'s features.
     #[inline(always)]
-    pub fn tap_sums(out: &mut [f32], init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)> + Clone) {
-        let full = out.len() / BLOCK;
-        let mut blocks = out.chunks_exact_mut(BLOCK);
-        for (b, block) in (&mut blocks).enumerate() {
-            block.copy_from_slice(&block_sums(init, &from[b * BLOCK..], taps.clone()));
-        }
-        let rest = blocks.into_remainder();
-        if !rest.is_empty() {
-            rest.copy_from_slice(&block_sums(init, &from[full * BLOCK..], taps)[..rest.len()]);
-        }
-    }
-
-    /// One block of [`tap_sums`]: `init + Σ w · from[start + i]` for i < [`BLOCK`].
-    #[inline(always)]
-    fn block_sums(init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)>) -> [f32; BLOCK] {
-        let mut sums = [init; BLOCK];
-        for (start, w) in taps {
-            let x: &[f32; BLOCK] = from[start..][..BLOCK].try_into().expect("a block");
-            for (sum, &x) in sums.iter_mut().zip(x) {
-                *sum += w * x;
+    pub unsafe fn tap_sums<V: Lanes, const NV: usize>(
+        out: &mut [f32],
+        init: f32,
+        from: &[f32],
+        taps: impl Iterator<Item = (usize, f32)> + Clone,
+    ) {
+        let block = NV * V::LANES;
+        debug_assert!(block <= BLOCK);
+        for (b, out) in out.chunks_mut(block).enumerate() {
+            // Safety: the features are there (the caller's promise).
+            let sums = unsafe { block_sums::<V, NV>(init, &from[b * block..], taps.clone()) };
+            if out.len() == block {
+                // Safety: out holds the block's NV·LANES floats.
+                sums.iter().enumerate().for_each(|(v, &sum)| unsafe { V::store(out[v * V::LANES..].as_mut_ptr(), sum) });
+            } else {
+                let mut whole = [0.0; BLOCK];
+                // Safety: `whole` holds BLOCK ≥ NV·LANES floats.
+                sums.iter().enumerate().for_each(|(v, &sum)| unsafe { V::store(whole[v * V::LANES..].as_mut_ptr(), sum) });
+                out.copy_from_slice(&whole[..out.len()]);
             }
         }
-        sums
     }
 
-    /// Runs `self.method(args)` compiled for AVX2 (8 floats a vector) where the processor has it.
+    /// One block of [`tap_sums`]: `init + Σ w · from[start + i]` for i < NV·LANES.
+    ///
+    /// Safety: the processor has `V`'s features.
+    #[inline(always)]
+    unsafe fn block_sums<V: Lanes, const NV: usize>(init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)>) -> [V; NV] {
+        unsafe {
+            let mut sums = [V::splat(init); NV];
+            for (start, w) in taps {
+                let x = from[start..][..NV * V::LANES].as_ptr();
+                let w = V::splat(w);
+                for (v, sum) in sums.iter_mut().enumerate() {
+                    *sum = V::add(*sum, V::mul(w, V::load(x.add(v * V::LANES))));
+                }
+            }
+            sums
+        }
+    }
+
+    /// Runs `self.method::<V, NV>(args)` with the widest vectors the processor has, compiled for
+    /// them; one float at a time where there are none (neither x86-64 nor WebAssembly).
     macro_rules! dispatch {
         ($self:ident.$method:ident($($arg:ident: $type:ty),*)) => {{
             #[cfg(target_arch = "x86_64")]
-            {
-                #[target_feature(enable = "avx2")]
-                unsafe fn fast(plane: &Plane, $($arg: $type),*) {
-                    plane.$method($($arg),*)
+            use crate::runtime::simd::x86::{Avx2, Avx512, Sse};
+            // Safety: `Isa::detect` found the features each form is compiled for.
+            match crate::runtime::simd::Isa::detect() {
+                #[cfg(target_arch = "x86_64")]
+                Some(crate::runtime::simd::Isa::Avx512) => {
+                    #[target_feature(enable = "avx512f")]
+                    unsafe fn widest(plane: &Plane, $($arg: $type),*) {
+                        unsafe { plane.$method::<Avx512, 4>($($arg),*) }
+                    }
+                    unsafe { widest($self, $($arg),*) }
                 }
-                if std::is_x86_feature_detected!("avx2") {
-                    // Safety: the processor has the features `fast` is compiled for.
-                    return unsafe { fast($self, $($arg),*) };
+                #[cfg(target_arch = "x86_64")]
+                Some(crate::runtime::simd::Isa::Avx2) => {
+                    #[target_feature(enable = "avx2")]
+                    unsafe fn wide(plane: &Plane, $($arg: $type),*) {
+                        unsafe { plane.$method::<Avx2, 8>($($arg),*) }
+                    }
+                    unsafe { wide($self, $($arg),*) }
                 }
+                #[cfg(target_arch = "x86_64")]
+                Some(crate::runtime::simd::Isa::Sse) => unsafe { $self.$method::<Sse, 8>($($arg),*) },
+                #[cfg(target_arch = "wasm32")]
+                Some(crate::runtime::simd::Isa::Simd128) => unsafe { $self.$method::<crate::runtime::simd::wasm::Simd128, 8>($($arg),*) },
+                None => unsafe { $self.$method::<f32, 32>($($arg),*) },
             }
-            $self.$method($($arg),*)
         }};
     }
     pub(super) use dispatch;

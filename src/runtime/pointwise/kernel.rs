@@ -10,6 +10,10 @@
 
 use std::ops::Range;
 
+#[cfg(target_arch = "wasm32")]
+use crate::runtime::simd::wasm;
+use crate::runtime::simd::{Isa, Lanes};
+
 /// A tile's shape: rows of weights × columns of input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Tile {
@@ -17,50 +21,17 @@ pub struct Tile {
     pub cols: usize,
 }
 
-/// Which compiled form of the kernel runs here: the widest vectors the processor has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Isa {
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Sse,
-    #[cfg(target_arch = "wasm32")]
-    Simd128,
-}
-
-impl Isa {
-    /// The processor's form, where there is one (x86-64 and WebAssembly).
-    fn detect() -> Option<Isa> {
+/// The tile of each compiled form of the kernel.
+fn tile(isa: Isa) -> Tile {
+    match isa {
         #[cfg(target_arch = "x86_64")]
-        {
-            let fma = std::is_x86_feature_detected!("fma");
-            return Some(if std::is_x86_feature_detected!("avx512f") && fma {
-                Isa::Avx512
-            } else if std::is_x86_feature_detected!("avx2") && fma {
-                Isa::Avx2
-            } else {
-                Isa::Sse
-            });
-        }
+        Isa::Avx512 => Tile { rows: 8, cols: 32 },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => Tile { rows: 6, cols: 16 },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Sse => Tile { rows: 4, cols: 8 },
         #[cfg(target_arch = "wasm32")]
-        return Some(Isa::Simd128);
-        #[allow(unreachable_code)]
-        None
-    }
-
-    fn tile(self) -> Tile {
-        match self {
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => Tile { rows: 8, cols: 32 },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => Tile { rows: 6, cols: 16 },
-            #[cfg(target_arch = "x86_64")]
-            Isa::Sse => Tile { rows: 4, cols: 8 },
-            #[cfg(target_arch = "wasm32")]
-            Isa::Simd128 => Tile { rows: 4, cols: 8 },
-        }
+        Isa::Simd128 => Tile { rows: 4, cols: 8 },
     }
 }
 
@@ -79,7 +50,7 @@ impl Packed {
     /// this processor (tract's product runs there).
     pub fn new(rows: usize, depth: usize, weight: impl Fn(usize, usize) -> f32) -> Option<Packed> {
         let isa = Isa::detect()?;
-        let tile = isa.tile().rows;
+        let tile = tile(isa).rows;
         let mut panels = vec![0.0; rows.div_ceil(tile) * tile * depth];
         for (p, panel) in panels.chunks_exact_mut(tile * depth).enumerate() {
             for (k, step) in panel.chunks_exact_mut(tile).enumerate() {
@@ -92,7 +63,7 @@ impl Packed {
     }
 
     pub fn tile(&self) -> Tile {
-        self.isa.tile()
+        tile(self.isa)
     }
 
     pub fn panel_count(&self) -> usize {
@@ -120,7 +91,7 @@ impl Packed {
                 #[cfg(target_arch = "x86_64")]
                 Isa::Avx2 => x86::avx2(&job),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Sse => job.run::<x86::Sse, 4, 2>(),
+                Isa::Sse => job.run::<crate::runtime::simd::x86::Sse, 4, 2>(),
                 #[cfg(target_arch = "wasm32")]
                 Isa::Simd128 => job.run::<wasm::Simd128, 4, 2>(),
             }
@@ -277,25 +248,10 @@ unsafe fn tile_sums<V: Lanes, const MR: usize, const NV: usize>(w: &[f32], x: *c
     }
 }
 
-/// A vector of `LANES` floats and what the kernel does with it.
-trait Lanes: Copy {
-    const LANES: usize;
-    unsafe fn zero() -> Self;
-    unsafe fn splat(v: f32) -> Self;
-    unsafe fn load(from: *const f32) -> Self;
-    unsafe fn store(to: *mut f32, v: Self);
-    /// `a · b + c`, fused where the processor can.
-    unsafe fn madd(a: Self, b: Self, c: Self) -> Self;
-    unsafe fn add(a: Self, b: Self) -> Self;
-    /// `v.max(lo).min(hi)` per lane, as `f32`'s: a NaN becomes `lo`.
-    unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self;
-}
-
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use std::arch::x86_64::*;
-
-    use super::{Job, Lanes};
+    use super::Job;
+    use crate::runtime::simd::x86::{Avx2, Avx512};
 
     /// Safety: the processor has AVX-512F and FMA.
     #[target_feature(enable = "avx512f,fma")]
@@ -307,107 +263,5 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn avx2(job: &Job) {
         unsafe { job.run::<Avx2, 6, 2>() }
-    }
-
-    /// A [`Lanes`] over one x86 vector type, from its intrinsics.
-    macro_rules! lanes {
-        ($(#[$doc:meta])* $name:ident($vector:ty), $lanes:expr, $zero:ident, $splat:ident, $load:ident, $store:ident,
-         $add:ident, $max:ident, $min:ident, madd: |$a:ident, $b:ident, $c:ident| $madd:expr) => {
-            $(#[$doc])*
-            #[derive(Clone, Copy)]
-            pub struct $name($vector);
-
-            impl Lanes for $name {
-                const LANES: usize = $lanes;
-                #[inline(always)]
-                unsafe fn zero() -> Self {
-                    unsafe { $name($zero()) }
-                }
-                #[inline(always)]
-                unsafe fn splat(v: f32) -> Self {
-                    unsafe { $name($splat(v)) }
-                }
-                #[inline(always)]
-                unsafe fn load(from: *const f32) -> Self {
-                    unsafe { $name($load(from)) }
-                }
-                #[inline(always)]
-                unsafe fn store(to: *mut f32, v: Self) {
-                    unsafe { $store(to, v.0) }
-                }
-                #[inline(always)]
-                unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
-                    let ($a, $b, $c) = (a.0, b.0, c.0);
-                    unsafe { $name($madd) }
-                }
-                #[inline(always)]
-                unsafe fn add(a: Self, b: Self) -> Self {
-                    unsafe { $name($add(a.0, b.0)) }
-                }
-                #[inline(always)]
-                unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
-                    // maxps returns its second operand where either is NaN.
-                    unsafe { $name($min($max(v.0, $splat(lo)), $splat(hi))) }
-                }
-            }
-        };
-    }
-
-    lanes!(Avx512(__m512), 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps,
-        _mm512_max_ps, _mm512_min_ps, madd: |a, b, c| _mm512_fmadd_ps(a, b, c));
-    lanes!(Avx2(__m256), 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps,
-        _mm256_max_ps, _mm256_min_ps, madd: |a, b, c| _mm256_fmadd_ps(a, b, c));
-    lanes!(
-        /// SSE2, which every x86-64 processor has: no fused multiply-add.
-        Sse(__m128), 4, _mm_setzero_ps, _mm_set1_ps, _mm_loadu_ps, _mm_storeu_ps, _mm_add_ps, _mm_max_ps, _mm_min_ps,
-        madd: |a, b, c| _mm_add_ps(_mm_mul_ps(a, b), c)
-    );
-}
-
-#[cfg(target_arch = "wasm32")]
-mod wasm {
-    use std::arch::wasm32::*;
-
-    use super::Lanes;
-
-    /// simd128; the threaded worker's build also has relaxed SIMD, whose multiply-add the
-    /// browser fuses where the processor can.
-    #[derive(Clone, Copy)]
-    pub struct Simd128(v128);
-
-    impl Lanes for Simd128 {
-        const LANES: usize = 4;
-        #[inline(always)]
-        unsafe fn zero() -> Self {
-            Simd128(f32x4_splat(0.0))
-        }
-        #[inline(always)]
-        unsafe fn splat(v: f32) -> Self {
-            Simd128(f32x4_splat(v))
-        }
-        #[inline(always)]
-        unsafe fn load(from: *const f32) -> Self {
-            unsafe { Simd128(v128_load(from.cast())) }
-        }
-        #[inline(always)]
-        unsafe fn store(to: *mut f32, v: Self) {
-            unsafe { v128_store(to.cast(), v.0) }
-        }
-        #[inline(always)]
-        unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
-            #[cfg(target_feature = "relaxed-simd")]
-            return Simd128(f32x4_relaxed_madd(a.0, b.0, c.0));
-            #[cfg(not(target_feature = "relaxed-simd"))]
-            Simd128(f32x4_add(f32x4_mul(a.0, b.0), c.0))
-        }
-        #[inline(always)]
-        unsafe fn add(a: Self, b: Self) -> Self {
-            Simd128(f32x4_add(a.0, b.0))
-        }
-        #[inline(always)]
-        unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
-            // pmax(a, b) is `a < b ? b : a`: lo where v is NaN.
-            Simd128(f32x4_pmin(f32x4_splat(hi), f32x4_pmax(f32x4_splat(lo), v.0)))
-        }
     }
 }

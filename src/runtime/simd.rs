@@ -1,0 +1,198 @@
+//! The vectors our kernels (1×1 and depthwise convolutions) are written over: which width the
+//! processor has ([`Isa`]), and one [`Lanes`] type per width, from its intrinsics — AVX-512 and
+//! AVX2 natively where the processor has them (SSE2 otherwise), simd128 in the browser.
+
+/// Which compiled form of a kernel runs here: the widest vectors the processor has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Sse,
+    #[cfg(target_arch = "wasm32")]
+    Simd128,
+}
+
+impl Isa {
+    /// The processor's form, where there is one (x86-64 and WebAssembly).
+    pub fn detect() -> Option<Isa> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let fma = std::is_x86_feature_detected!("fma");
+            return Some(if std::is_x86_feature_detected!("avx512f") && fma {
+                Isa::Avx512
+            } else if std::is_x86_feature_detected!("avx2") && fma {
+                Isa::Avx2
+            } else {
+                Isa::Sse
+            });
+        }
+        #[cfg(target_arch = "wasm32")]
+        return Some(Isa::Simd128);
+        #[allow(unreachable_code)]
+        None
+    }
+}
+
+/// A vector of `LANES` floats and what the kernels do with it.
+pub trait Lanes: Copy {
+    const LANES: usize;
+    unsafe fn zero() -> Self;
+    unsafe fn splat(v: f32) -> Self;
+    unsafe fn load(from: *const f32) -> Self;
+    unsafe fn store(to: *mut f32, v: Self);
+    /// `a · b + c`, fused where the processor can.
+    unsafe fn madd(a: Self, b: Self, c: Self) -> Self;
+    unsafe fn add(a: Self, b: Self) -> Self;
+    unsafe fn mul(a: Self, b: Self) -> Self;
+    /// `v.max(lo).min(hi)` per lane, as `f32`'s: a NaN becomes `lo`.
+    unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self;
+}
+
+/// One float at a time: where there are no vectors we have a type for.
+impl Lanes for f32 {
+    const LANES: usize = 1;
+    unsafe fn zero() -> Self {
+        0.0
+    }
+    unsafe fn splat(v: f32) -> Self {
+        v
+    }
+    unsafe fn load(from: *const f32) -> Self {
+        unsafe { *from }
+    }
+    unsafe fn store(to: *mut f32, v: Self) {
+        unsafe { *to = v }
+    }
+    unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
+        a * b + c
+    }
+    unsafe fn add(a: Self, b: Self) -> Self {
+        a + b
+    }
+    unsafe fn mul(a: Self, b: Self) -> Self {
+        a * b
+    }
+    unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
+        v.max(lo).min(hi)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub mod x86 {
+    use std::arch::x86_64::*;
+
+    use super::Lanes;
+
+    /// A [`Lanes`] over one x86 vector type, from its intrinsics.
+    macro_rules! lanes {
+        ($(#[$doc:meta])* $name:ident($vector:ty), $lanes:expr, $zero:ident, $splat:ident, $load:ident, $store:ident,
+         $add:ident, $mul:ident, $max:ident, $min:ident, madd: |$a:ident, $b:ident, $c:ident| $madd:expr) => {
+            $(#[$doc])*
+            #[derive(Clone, Copy)]
+            pub struct $name($vector);
+
+            impl Lanes for $name {
+                const LANES: usize = $lanes;
+                #[inline(always)]
+                unsafe fn zero() -> Self {
+                    unsafe { $name($zero()) }
+                }
+                #[inline(always)]
+                unsafe fn splat(v: f32) -> Self {
+                    unsafe { $name($splat(v)) }
+                }
+                #[inline(always)]
+                unsafe fn load(from: *const f32) -> Self {
+                    unsafe { $name($load(from)) }
+                }
+                #[inline(always)]
+                unsafe fn store(to: *mut f32, v: Self) {
+                    unsafe { $store(to, v.0) }
+                }
+                #[inline(always)]
+                unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
+                    let ($a, $b, $c) = (a.0, b.0, c.0);
+                    unsafe { $name($madd) }
+                }
+                #[inline(always)]
+                unsafe fn add(a: Self, b: Self) -> Self {
+                    unsafe { $name($add(a.0, b.0)) }
+                }
+                #[inline(always)]
+                unsafe fn mul(a: Self, b: Self) -> Self {
+                    unsafe { $name($mul(a.0, b.0)) }
+                }
+                #[inline(always)]
+                unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
+                    // maxps returns its second operand where either is NaN.
+                    unsafe { $name($min($max(v.0, $splat(lo)), $splat(hi))) }
+                }
+            }
+        };
+    }
+
+    lanes!(Avx512(__m512), 16, _mm512_setzero_ps, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_add_ps, _mm512_mul_ps,
+        _mm512_max_ps, _mm512_min_ps, madd: |a, b, c| _mm512_fmadd_ps(a, b, c));
+    lanes!(Avx2(__m256), 8, _mm256_setzero_ps, _mm256_set1_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_add_ps, _mm256_mul_ps,
+        _mm256_max_ps, _mm256_min_ps, madd: |a, b, c| _mm256_fmadd_ps(a, b, c));
+    lanes!(
+        /// SSE2, which every x86-64 processor has: no fused multiply-add.
+        Sse(__m128), 4, _mm_setzero_ps, _mm_set1_ps, _mm_loadu_ps, _mm_storeu_ps, _mm_add_ps, _mm_mul_ps, _mm_max_ps, _mm_min_ps,
+        madd: |a, b, c| _mm_add_ps(_mm_mul_ps(a, b), c)
+    );
+}
+
+#[cfg(target_arch = "wasm32")]
+pub mod wasm {
+    use std::arch::wasm32::*;
+
+    use super::Lanes;
+
+    /// simd128; the threaded worker's build also has relaxed SIMD, whose multiply-add the
+    /// browser fuses where the processor can.
+    #[derive(Clone, Copy)]
+    pub struct Simd128(v128);
+
+    impl Lanes for Simd128 {
+        const LANES: usize = 4;
+        #[inline(always)]
+        unsafe fn zero() -> Self {
+            Simd128(f32x4_splat(0.0))
+        }
+        #[inline(always)]
+        unsafe fn splat(v: f32) -> Self {
+            Simd128(f32x4_splat(v))
+        }
+        #[inline(always)]
+        unsafe fn load(from: *const f32) -> Self {
+            unsafe { Simd128(v128_load(from.cast())) }
+        }
+        #[inline(always)]
+        unsafe fn store(to: *mut f32, v: Self) {
+            unsafe { v128_store(to.cast(), v.0) }
+        }
+        #[inline(always)]
+        unsafe fn madd(a: Self, b: Self, c: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            return Simd128(f32x4_relaxed_madd(a.0, b.0, c.0));
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            Simd128(f32x4_add(f32x4_mul(a.0, b.0), c.0))
+        }
+        #[inline(always)]
+        unsafe fn add(a: Self, b: Self) -> Self {
+            Simd128(f32x4_add(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn mul(a: Self, b: Self) -> Self {
+            Simd128(f32x4_mul(a.0, b.0))
+        }
+        #[inline(always)]
+        unsafe fn clamp(v: Self, lo: f32, hi: f32) -> Self {
+            // pmax(a, b) is `a < b ? b : a`: lo where v is NaN.
+            Simd128(f32x4_pmin(f32x4_splat(hi), f32x4_pmax(f32x4_splat(lo), v.0)))
+        }
+    }
+}
