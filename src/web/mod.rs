@@ -39,5 +39,6 @@ mod slider;
 mod stages;
 mod teaching;
 mod timeline;
+mod warm_up;
 
 pub use page::start;
