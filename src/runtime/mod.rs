@@ -24,7 +24,7 @@ pub mod depthwise;
 mod fold;
 mod per_sample;
 pub mod pointwise;
-mod simd;
+pub mod simd;
 
 type Plan = Arc<TypedSimplePlan>;
 

@@ -2,7 +2,7 @@
 //! processor has ([`Isa`]), and one [`Lanes`] type per width, from its intrinsics — AVX-512 and
 //! AVX2 natively where the processor has them (SSE2 otherwise), simd128 in the browser.
 
-/// Which compiled form of a kernel runs here: the widest vectors the processor has.
+/// A compiled form of a kernel: the width of the vectors it is written over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Isa {
     #[cfg(target_arch = "x86_64")]
@@ -16,28 +16,41 @@ pub enum Isa {
 }
 
 impl Isa {
-    /// The processor's form, where there is one (x86-64 and WebAssembly).
-    pub fn detect() -> Option<Isa> {
+    /// Every form there is for this architecture, the widest first (none but on x86-64 and
+    /// WebAssembly, where the kernels run one float at a time).
+    pub const ALL: &[Isa] = &[
         #[cfg(target_arch = "x86_64")]
-        {
-            let fma = std::is_x86_feature_detected!("fma");
-            return Some(if std::is_x86_feature_detected!("avx512f") && fma {
-                Isa::Avx512
-            } else if std::is_x86_feature_detected!("avx2") && fma {
-                Isa::Avx2
-            } else {
-                Isa::Sse
-            });
-        }
+        Isa::Avx512,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2,
+        #[cfg(target_arch = "x86_64")]
+        Isa::Sse,
         #[cfg(target_arch = "wasm32")]
-        return Some(Isa::Simd128);
-        #[allow(unreachable_code)]
-        None
+        Isa::Simd128,
+    ];
+
+    /// The widest form the processor runs, where there is one.
+    pub fn detect() -> Option<Isa> {
+        Isa::ALL.iter().copied().find(|isa| isa.runs_here())
+    }
+
+    /// Whether the processor has the features this form is compiled for.
+    pub fn runs_here(self) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma"),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Sse => true,
+            #[cfg(target_arch = "wasm32")]
+            Isa::Simd128 => true,
+        }
     }
 }
 
 /// A vector of `LANES` floats and what the kernels do with it.
-pub trait Lanes: Copy {
+pub(crate) trait Lanes: Copy {
     const LANES: usize;
     unsafe fn zero() -> Self;
     unsafe fn splat(v: f32) -> Self;
@@ -81,7 +94,7 @@ impl Lanes for f32 {
 }
 
 #[cfg(target_arch = "x86_64")]
-pub mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
     use super::Lanes;
@@ -146,7 +159,7 @@ pub mod x86 {
 }
 
 #[cfg(target_arch = "wasm32")]
-pub mod wasm {
+pub(crate) mod wasm {
     use std::arch::wasm32::*;
 
     use super::Lanes;

@@ -2,7 +2,8 @@
 //! ConvTranspose with one group per channel, planned once as tract plans it and once with our op
 //! swapped in, on odd sizes, strides, dilations, asymmetric pads and batches.
 
-use layercam::runtime::depthwise;
+use layercam::runtime::depthwise::{self, Axis, Plane};
+use layercam::runtime::simd::Isa;
 use tract_onnx::pb::AttributeProto;
 use tract_onnx::prelude::*;
 
@@ -134,4 +135,40 @@ fn a_clamp_after_the_forward_kernel_is_folded_in() {
         println!("{clamp}: {clamped} of {} outputs on a bound, max error {error:.1e}", expected.len());
         assert!(clamped > 0 && error < 1e-5, "{clamp}: max error {error}");
     }
+}
+
+/// Every vector width the processor has sums the taps to the same floats as one float at a time,
+/// forward (clamped) and transposed: the maps must not depend on the machine, nor differ from the
+/// browser's. Planes with a partial last block, strides 1–3, a dilation and uneven pads.
+#[test]
+fn every_vector_width_gives_the_same_floats() {
+    let axis = |input, kernel, stride, dilation, pad| {
+        let output = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        Axis { input, output, kernel, stride, dilation, pad }
+    };
+    let planes = [
+        (axis(112, 3, 1, 1, 1), axis(112, 3, 1, 1, 1)),
+        (axis(57, 5, 2, 1, 2), axis(31, 5, 2, 1, 1)),
+        (axis(7, 5, 1, 1, 2), axis(7, 5, 1, 1, 2)),
+        (axis(20, 3, 3, 2, 0), axis(13, 3, 1, 2, 2)),
+    ];
+    let forms: Vec<Isa> = Isa::ALL.iter().copied().filter(|isa| isa.runs_here()).collect();
+    for (rows, cols) in planes {
+        let plane = Plane::new(rows, cols);
+        let (input, kernel) = (Lcg(3).values(plane.input_len()), Lcg(5).values(plane.kernel_len()));
+        let grad = Lcg(9).values(plane.output_len());
+        let mut scratch = vec![0.0; plane.scratch_len()];
+        let run = |isa: Option<Isa>, scratch: &mut Vec<f32>| {
+            let (mut output, mut input_grad) = (vec![0.0; plane.output_len()], vec![0.0; plane.input_len()]);
+            plane.forward_on(isa, &input, &kernel, 0.25, Some((0.0, 0.5)), &mut output, scratch);
+            plane.transposed_on(isa, &grad, &kernel, &mut input_grad, scratch);
+            [output, input_grad].map(|floats| floats.iter().map(|v| v.to_bits()).collect::<Vec<u32>>())
+        };
+        let one_at_a_time = run(None, &mut scratch);
+        for &isa in &forms {
+            assert!(run(Some(isa), &mut scratch) == one_at_a_time, "{isa:?} differs on {rows:?} × {cols:?}");
+        }
+    }
+    println!("the same floats from {forms:?} as one float at a time");
+    assert!(!forms.is_empty() || cfg!(not(any(target_arch = "x86_64", target_arch = "wasm32"))));
 }

@@ -11,7 +11,7 @@
 //! phase plane, what the taps that read it send back, and reads the input's positions back out of
 //! the phase planes.
 
-use crate::runtime::simd::Lanes;
+use crate::runtime::simd::{Isa, Lanes};
 
 /// One spatial axis of the convolution: output `o`, tap `t` read input `o·stride + t·dilation − pad`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -138,13 +138,34 @@ impl Plane {
     /// `output = clamp(bias + Σ_taps w · input)` over one plane (`kernel` is `[kh, kw]`; `clamp`
     /// is `[lo, hi]`, or `None`).
     pub fn forward(&self, input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]) {
-        simd::dispatch!(self.forward_with(input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]))
+        self.forward_on(Isa::detect(), input, kernel, bias, clamp, output, scratch)
+    }
+
+    /// [`Plane::forward`] over the vectors of `isa` (`None`: one float at a time), which the
+    /// processor must have: each form gives the same floats (tests/integration/depthwise.rs).
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_on(
+        &self,
+        isa: Option<Isa>,
+        input: &[f32],
+        kernel: &[f32],
+        bias: f32,
+        clamp: Option<(f32, f32)>,
+        output: &mut [f32],
+        scratch: &mut [f32],
+    ) {
+        simd::dispatch!(isa, self.forward_with(input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]))
     }
 
     /// The transpose of [`Plane::forward`] without its bias: `input_grad = Σ_taps w · output_grad`
     /// sent back to the input positions each tap read.
     pub fn transposed(&self, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
-        simd::dispatch!(self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
+        self.transposed_on(Isa::detect(), output_grad, kernel, input_grad, scratch)
+    }
+
+    /// [`Plane::transposed`] over the vectors of `isa`, as [`Plane::forward_on`].
+    pub fn transposed_on(&self, isa: Option<Isa>, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
+        simd::dispatch!(isa, self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
     }
 
     ///
@@ -280,7 +301,7 @@ fn two_runs_mut(phases: &mut [f32], even: usize, odd: usize, len: usize) -> (&mu
     }
 }
 
-/// The one loop that does the arithmetic, compiled for each vector width (`runtime::simd::Isa`).
+/// The one loop that does the arithmetic, compiled for each vector width ([`Isa`]).
 mod simd {
     use crate::runtime::simd::Lanes;
 
@@ -341,16 +362,18 @@ mod simd {
         }
     }
 
-    /// Runs `self.method::<V, NV>(args)` with the widest vectors the processor has, compiled for
-    /// them; one float at a time where there are none (neither x86-64 nor WebAssembly).
+    /// Runs `self.method::<V, NV>(args)` over the vectors of `isa` (`Option<Isa>`), compiled
+    /// for them; one float at a time for `None`. Panics where the processor lacks them.
     macro_rules! dispatch {
-        ($self:ident.$method:ident($($arg:ident: $type:ty),*)) => {{
+        ($isa:ident, $self:ident.$method:ident($($arg:ident: $type:ty),*)) => {{
             #[cfg(target_arch = "x86_64")]
             use crate::runtime::simd::x86::{Avx2, Avx512, Sse};
-            // Safety: `Isa::detect` found the features each form is compiled for.
-            match crate::runtime::simd::Isa::detect() {
+            use crate::runtime::simd::Isa;
+            assert!($isa.is_none_or(Isa::runs_here), "this processor has no {:?}", $isa);
+            // Safety: the processor has the features each form is compiled for (asserted).
+            match $isa {
                 #[cfg(target_arch = "x86_64")]
-                Some(crate::runtime::simd::Isa::Avx512) => {
+                Some(Isa::Avx512) => {
                     #[target_feature(enable = "avx512f")]
                     unsafe fn widest(plane: &Plane, $($arg: $type),*) {
                         unsafe { plane.$method::<Avx512, 4>($($arg),*) }
@@ -358,7 +381,7 @@ mod simd {
                     unsafe { widest($self, $($arg),*) }
                 }
                 #[cfg(target_arch = "x86_64")]
-                Some(crate::runtime::simd::Isa::Avx2) => {
+                Some(Isa::Avx2) => {
                     #[target_feature(enable = "avx2")]
                     unsafe fn wide(plane: &Plane, $($arg: $type),*) {
                         unsafe { plane.$method::<Avx2, 8>($($arg),*) }
@@ -366,9 +389,9 @@ mod simd {
                     unsafe { wide($self, $($arg),*) }
                 }
                 #[cfg(target_arch = "x86_64")]
-                Some(crate::runtime::simd::Isa::Sse) => unsafe { $self.$method::<Sse, 8>($($arg),*) },
+                Some(Isa::Sse) => unsafe { $self.$method::<Sse, 8>($($arg),*) },
                 #[cfg(target_arch = "wasm32")]
-                Some(crate::runtime::simd::Isa::Simd128) => unsafe { $self.$method::<crate::runtime::simd::wasm::Simd128, 8>($($arg),*) },
+                Some(Isa::Simd128) => unsafe { $self.$method::<crate::runtime::simd::wasm::Simd128, 8>($($arg),*) },
                 None => unsafe { $self.$method::<f32, 32>($($arg),*) },
             }
         }};
