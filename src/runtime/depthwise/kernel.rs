@@ -168,6 +168,7 @@ impl Plane {
         simd::dispatch!(isa, self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
     }
 
+    /// [`Plane::forward`] over `V`'s vectors, `NV` of them a block.
     ///
     /// Safety: the processor has `V`'s features.
     #[inline(always)]
@@ -301,7 +302,7 @@ fn two_runs_mut(phases: &mut [f32], even: usize, odd: usize, len: usize) -> (&mu
     }
 }
 
-/// The one loop that does the arithmetic, compiled for each vector width ([`Isa`]).
+/// The one loop that does the arithmetic, compiled for each vector width ([`Isa`](crate::runtime::simd::Isa)).
 mod simd {
     use crate::runtime::simd::Lanes;
 
