@@ -374,21 +374,9 @@ mod simd {
             // Safety: the processor has the features each form is compiled for (asserted).
             match $isa {
                 #[cfg(target_arch = "x86_64")]
-                Some(Isa::Avx512) => {
-                    #[target_feature(enable = "avx512f")]
-                    unsafe fn widest(plane: &Plane, $($arg: $type),*) {
-                        unsafe { plane.$method::<Avx512, 4>($($arg),*) }
-                    }
-                    unsafe { widest($self, $($arg),*) }
-                }
+                Some(Isa::Avx512) => simd::compiled_for!("avx512f", Avx512, 4, $self.$method($($arg: $type),*)),
                 #[cfg(target_arch = "x86_64")]
-                Some(Isa::Avx2) => {
-                    #[target_feature(enable = "avx2")]
-                    unsafe fn wide(plane: &Plane, $($arg: $type),*) {
-                        unsafe { plane.$method::<Avx2, 8>($($arg),*) }
-                    }
-                    unsafe { wide($self, $($arg),*) }
-                }
+                Some(Isa::Avx2) => simd::compiled_for!("avx2", Avx2, 8, $self.$method($($arg: $type),*)),
                 #[cfg(target_arch = "x86_64")]
                 Some(Isa::Sse) => unsafe { $self.$method::<Sse, 8>($($arg),*) },
                 #[cfg(target_arch = "wasm32")]
@@ -398,4 +386,18 @@ mod simd {
         }};
     }
     pub(super) use dispatch;
+
+    /// `self.method::<V, NV>(args)` in a function compiled with the processor features `features`.
+    #[cfg(target_arch = "x86_64")]
+    macro_rules! compiled_for {
+        ($features:literal, $lanes:ty, $nv:literal, $self:ident.$method:ident($($arg:ident: $type:ty),*)) => {{
+            #[target_feature(enable = $features)]
+            unsafe fn compiled(plane: &Plane, $($arg: $type),*) {
+                unsafe { plane.$method::<$lanes, $nv>($($arg),*) }
+            }
+            unsafe { compiled($self, $($arg),*) }
+        }};
+    }
+    #[cfg(target_arch = "x86_64")]
+    pub(super) use compiled_for;
 }
