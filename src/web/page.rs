@@ -451,11 +451,11 @@ fn model_ready(state: State, info: ModelInfo) {
     state.raw.set(None);
     state.status.set(format!("Model {} ready: {} layers explained.", info.name, info.layers.len()));
     state.timings.update(|t| t.prepare = info.prepare_ms);
-    let layers_of = info.clone();
+    let ready = info.clone();
     state.model.set(Some(info));
     state.busy.set(false);
     // Once "ready" is on screen, the page's share of a click run once (see warm_up).
-    set_timeout(move || warm_up::drawing(&layers_of, &state.settings(), &state.current_fusion()), std::time::Duration::ZERO);
+    set_timeout(move || warm_up::drawing(&ready, &state.settings(), &state.current_fusion()), std::time::Duration::ZERO);
     // A photo chosen while the model was loading, or the current one under new layers; in live
     // mode the next frame comes under them anyway.
     let (photo, class) = memory(|m| (m.pending_image.clone().or_else(|| m.image.clone()), m.class));
