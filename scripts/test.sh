@@ -41,7 +41,8 @@ bash scripts/build-web.sh
 ensure_node_deps
 # dist/ served with the cross-origin isolation headers, as `trunk serve` and dist/_headers serve it
 # (web/tests/threads.test.mjs serves it plainly, with and without the service worker).
-coproc SERVER { node web/tests/serve.mjs dist --isolated; }
+# `exec`: SERVER_PID is then the server itself, which the exit trap stops (else the subshell only).
+coproc SERVER { exec node web/tests/serve.mjs dist --isolated; }
 read -r url <&"${SERVER[0]}"
 LAYERCAM_URL="$url" LAYERCAM_DIST=dist LAYERCAM_ARTIFACTS=target/web-artifacts node --test --test-concurrency=1 web/tests/
 steps_done
