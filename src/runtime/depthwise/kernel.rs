@@ -417,9 +417,13 @@ mod simd {
     ) {
         let block = NV * V::LANES;
         debug_assert!(block <= BLOCK);
+        let reach = taps.clone().map(|(start, _)| start).max().unwrap_or(0);
+        assert!(reach + out.len().div_ceil(block) * block <= from.len(), "a tap reads past the plane");
+        let vectors: [usize; NV] = std::array::from_fn(|v| v * V::LANES);
         for (b, out) in out.chunks_mut(block).enumerate() {
-            // Safety: the features are there (the caller's promise).
-            let sums = unsafe { block_sums::<V, NV>(init, &from[b * block..], taps.clone()) };
+            // Safety: the features are there (the caller's promise); every read lies in `from`
+            // (asserted).
+            let sums = unsafe { block_sums::<V, NV>(init, from.as_ptr().add(b * block), &vectors, taps.clone()) };
             if out.len() == block {
                 // Safety: out holds the block's NV·LANES floats.
                 sums.iter().enumerate().for_each(|(v, &sum)| unsafe { V::store(out[v * V::LANES..].as_mut_ptr(), sum) });
@@ -459,14 +463,9 @@ mod simd {
         for first in (0..vectors).step_by(NV) {
             // A short last block repeats its last vector (and stores it once).
             let places: [(usize, usize, usize); NV] = std::array::from_fn(|v| place((first + v).min(vectors - 1)));
+            let at = places.map(|(at, _, _)| at);
             unsafe {
-                let mut sums = [V::splat(init); NV];
-                for (start, w) in taps.clone() {
-                    let (x, w) = (from.as_ptr().add(start), V::splat(w));
-                    for (sum, &(at, _, _)) in sums.iter_mut().zip(&places) {
-                        *sum = V::add(*sum, V::mul(w, V::load(x.add(at))));
-                    }
-                }
+                let sums = block_sums::<V, NV>(init, from.as_ptr(), &at, taps.clone());
                 for (&sum, &(_, to, width)) in sums.iter().zip(&places).take(vectors - first) {
                     let sum = match clamp {
                         Some((lo, hi)) => V::clamp(sum, lo, hi),
@@ -485,18 +484,23 @@ mod simd {
         }
     }
 
-    /// One block of [`tap_sums`]: `init + Σ w · from[start + i]` for i < NV·LANES.
+    /// One block of [`tap_sums`] or [`row_sums`]: vector v is `init + Σ w · from[at[v] + start + i]`
+    /// for i < LANES, over the taps `(start, w)`.
     ///
-    /// Safety: the processor has `V`'s features.
+    /// Safety: the processor has `V`'s features; every read lies in the caller's plane.
     #[inline(always)]
-    unsafe fn block_sums<V: Lanes, const NV: usize>(init: f32, from: &[f32], taps: impl Iterator<Item = (usize, f32)>) -> [V; NV] {
+    unsafe fn block_sums<V: Lanes, const NV: usize>(
+        init: f32,
+        from: *const f32,
+        at: &[usize; NV],
+        taps: impl Iterator<Item = (usize, f32)>,
+    ) -> [V; NV] {
         unsafe {
             let mut sums = [V::splat(init); NV];
             for (start, w) in taps {
-                let x = from[start..][..NV * V::LANES].as_ptr();
-                let w = V::splat(w);
-                for (v, sum) in sums.iter_mut().enumerate() {
-                    *sum = V::add(*sum, V::mul(w, V::load(x.add(v * V::LANES))));
+                let (x, w) = (from.add(start), V::splat(w));
+                for (sum, &at) in sums.iter_mut().zip(at) {
+                    *sum = V::add(*sum, V::mul(w, V::load(x.add(at))));
                 }
             }
             sums
