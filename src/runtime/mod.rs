@@ -20,6 +20,7 @@ use crate::model::layers::{GradientFrom, Layer, TokenGrid, map_shape, strided_co
 use crate::{Error, Result};
 
 mod clamp_grad;
+pub mod dense;
 pub mod depthwise;
 mod fold;
 mod per_sample;
@@ -538,6 +539,7 @@ fn optimised(mut model: TypedModel) -> TractResult<TypedModel> {
     declutter.passes.retain(|pass| !format!("{pass:?}").starts_with("PushSliceUp"));
     declutter.session().optimize(&mut model)?;
     depthwise::swap_in(&mut model)?;
+    dense::swap_in(&mut model)?;
     pointwise::swap_in(&mut model)?;
     per_sample::wrap_batched_products(&mut model, |one| optimised(one)?.into_runnable())?;
     model.optimize()?;

@@ -10,6 +10,7 @@ mod bad_model_input;
 mod cam_golden;
 mod cam_maths;
 mod cli;
+mod dense;
 mod depthwise;
 mod display;
 mod eval;

@@ -41,12 +41,39 @@ pub struct Pointwise {
 impl Eq for Pointwise {}
 
 impl Pointwise {
+    /// The product of `weights` (with `bias`, then `clamp`) and each of `samples` inputs
+    /// `[depth, positions]`, giving `output_shape`, whose channel axis is `channel`: what a dense
+    /// convolution runs on its unfolded input ([`super::dense`]).
+    pub(super) fn new(
+        weights: Packed,
+        bias: Vec<f32>,
+        clamp: Option<(f32, f32)>,
+        (samples, positions): (usize, usize),
+        output_shape: TVec<usize>,
+        channel: usize,
+    ) -> Pointwise {
+        Pointwise { weights: Arc::new(weights), bias: Arc::new(bias), clamp, samples, positions, output_shape, channel }
+    }
+
+    /// The same with another clamp.
+    pub(super) fn clamped(self, clamp: Option<(f32, f32)>) -> Pointwise {
+        Pointwise { clamp, ..self }
+    }
+
+    pub(super) fn output_shape(&self) -> &[usize] {
+        &self.output_shape
+    }
+
     fn run(&self, x: &Tensor) -> TractResult<Tensor> {
+        self.run_on(x.try_as_plain_ram()?.as_slice::<f32>()?)
+    }
+
+    /// The product on `x`, `[samples, depth, positions]`.
+    pub(super) fn run_on(&self, x: &[f32]) -> TractResult<Tensor> {
         let (rows, depth, cols) = (self.weights.rows, self.weights.depth, self.positions);
-        let x = x.try_as_plain_ram()?.as_slice::<f32>()?;
         ensure!(
             x.len() == self.samples * depth * cols,
-            "a 1×1 convolution's input has {} floats, not {}",
+            "a product's input has {} floats, not {}",
             x.len(),
             self.samples * depth * cols
         );
