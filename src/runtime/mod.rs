@@ -421,7 +421,14 @@ fn run(plan: &Plan, inputs: TVec<TValue>, stage: &str) -> Result<TVec<TValue>> {
 /// op and is woken after it. Natively on this 2-core machine, the forward takes 17.3–18.0 ms on
 /// one thread and 14.6–15.7 on two from a pool thread, where from outside it gained nothing.
 /// The pool's other threads stay awake meanwhile ([`Awake`]).
-fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+///
+/// A caller runs a whole request through it (an image's preprocessing, forward, backward and
+/// maps: `explain_files`, `layercam bench`'s per-image figure), so that the other threads stay
+/// awake between the plans too. Each plan on its own left them idle through the preprocessing and
+/// the CAM maths, and one in eight forwards after that ran at one thread's speed (12–15 ms for
+/// 6–7): the other thread took 1–4 ms to start its copy of [`Awake`] (an idle virtual CPU of
+/// this VM is slow to wake) and had given up looking for work by the time it found some.
+pub fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
     {
         if threads() > 1 {

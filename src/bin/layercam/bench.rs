@@ -112,12 +112,15 @@ pub fn run(args: Args) -> Result<()> {
         (
             // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`).
             "total: preprocess + forward + backward + LayerCAM",
+            // As `explain_files` runs an image: the whole of it on the engine's pool.
             Box::new(|| {
-                let p = prepare(&photo);
-                let f = explainer.forward(p.input.view()).expect("forward");
-                let g = explainer.backward(&f, one).expect("backward");
-                let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-                drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
+                runtime::on_pool(|| {
+                    let p = prepare(&photo);
+                    let f = explainer.forward(p.input.view()).expect("forward");
+                    let g = explainer.backward(&f, one).expect("backward");
+                    let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+                    drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
+                })
             }),
         ),
     ];

@@ -302,6 +302,11 @@ fn explain_source(job: &Job, source: &Source, out: &Path) -> Result<()> {
 /// Preprocess, forward, one batched backward for the chosen classes (per run: the image and, with
 /// `--aug-smooth`, its augmentations), Score-CAM's passes if asked for, maps: the files of each class.
 pub fn explain_files(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<OutputFile>)>> {
+    // The whole image on the engine's pool, its other threads awake from start to end.
+    runtime::on_pool(|| explain_on_pool(job, source))
+}
+
+fn explain_on_pool(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<OutputFile>)>> {
     let started = Instant::now();
     let (name, Preprocessed { input, seen }) = load(job, source)?;
     let preprocess_ms = ms(started);
