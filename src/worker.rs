@@ -61,7 +61,11 @@ fn listen() {
                 if !matches!(request, Request::Frame { .. }) {
                     post(&Response::Status { text: request.describe().1.into() });
                 }
-                session.borrow_mut().handle(request, now)
+                // On the engine's pool, its other threads awake through the whole request (see
+                // `runtime::on_pool`); on one thread, here.
+                let mut session = session.borrow_mut();
+                let session = &mut *session;
+                crate::runtime::on_pool(move || session.handle(request, now))
             }
             Err(err) => vec![Response::Failed { request: "read the message".into(), message: err.to_string() }],
         };
