@@ -222,8 +222,8 @@ fn the_built_in_model_works_from_any_directory() {
 
 #[test]
 fn gpu_and_cpu_give_the_same_files() {
-    let (cpu, gpu) = (temp("device-cpu"), temp("device-gpu"));
-    for (device, out) in [("cpu", &cpu), ("gpu", &gpu)] {
+    let (cpu, gpu, auto) = (temp("device-cpu"), temp("device-gpu"), temp("device-auto"));
+    for (device, out) in [("cpu", &cpu), ("gpu", &gpu), ("auto", &auto)] {
         let args = ["explain", "--image", "samples/coffee.png", "--method", "all", "--device", device, "--out", out.to_str().unwrap()];
         let run = layercam(&args);
         assert!(run.status.success(), "--device {device}: {}", stderr(&run));
@@ -231,6 +231,9 @@ fn gpu_and_cpu_give_the_same_files() {
     let (on_cpu, on_gpu) = (summary(&cpu), summary(&gpu));
     assert_eq!(on_cpu["device"], "cpu");
     assert_ne!(on_gpu["device"], "cpu", "--device gpu names the adapter");
+    // `auto` takes a hardware GPU, and leaves a software one (slower than the CPU path) alone.
+    let software = on_gpu["device"].as_str().unwrap().contains("software");
+    assert_eq!(summary(&auto)["device"] == "cpu", software, "--device auto with {}", on_gpu["device"]);
     assert_eq!(on_cpu["box"], on_gpu["box"]);
     let mut worst = 0f32;
     for method in ["layercam", "layercam-normal", "gradcam", "gradcam++"] {
