@@ -170,6 +170,19 @@ pub fn outputs_of(
     (got.to_plain_array_view::<f32>().unwrap().to_owned(), expected.to_plain_array_view::<f32>().unwrap().to_owned())
 }
 
+/// max |ours − theirs| / max |theirs| on one random input of shape `input`: how far one of our
+/// kernels swapped into a plan lands from tract's own op.
+pub fn error_on_random_input(
+    ours: &std::sync::Arc<tract_onnx::prelude::TypedSimplePlan>,
+    theirs: &std::sync::Arc<tract_onnx::prelude::TypedSimplePlan>,
+    input: &[usize],
+) -> f32 {
+    let x = tract_onnx::prelude::Tensor::from_shape(input, &Lcg(5).values(input.iter().product())).unwrap();
+    let (got, expected) = outputs_of(ours, theirs, x);
+    let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
+    got.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale
+}
+
 /// A small deterministic generator: tests must not depend on a random crate's stream.
 #[derive(Clone)]
 pub struct Lcg(pub u64);

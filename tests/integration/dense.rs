@@ -5,7 +5,6 @@
 
 use layercam::runtime::dense;
 use tract_onnx::pb::AttributeProto;
-use tract_onnx::prelude::*;
 
 use crate::common::net::*;
 
@@ -67,10 +66,7 @@ fn error(case: &Case, pad: Option<[i64; 4]>, clip: bool) -> f32 {
     let (ours, our_ops) = planned(&proto, &input, Some(dense::swap_in));
     assert_eq!(our_ops.iter().filter(|o| *o == "LayercamConv").count(), 1, "ours not swapped in: {our_ops:?}");
     assert!(!our_ops.iter().any(|o| o.contains("Pad") || o.contains("Max") || o.contains("Min")), "left in: {our_ops:?}");
-    let x = Tensor::from_shape(&input, &Lcg(5).values(input.iter().product())).unwrap();
-    let (got, expected) = outputs_of(&ours, &theirs, x);
-    let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-    let error = got.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+    let error = error_on_random_input(&ours, &theirs, &input);
     println!(
         "batch {} × {} → {} channels, {:?} kernel {:?}, pad {pad:?}, clip {clip}: {error:.1e}",
         case.batch, case.inputs, case.outputs, case.size, case.kernel

@@ -84,10 +84,7 @@ fn worst_error(op: &str, our_op: &str) -> f32 {
         let (ours, our_ops) = plan(&proto, &input, true);
         assert!(our_ops.iter().any(|o| o == our_op), "{op} {:?}: ours not swapped in: {our_ops:?}", case.size);
         assert!(!their_ops.iter().any(|o| o == our_op));
-        let x = Tensor::from_shape(&input, &Lcg(5).values(input.iter().product())).unwrap();
-        let (got, expected) = outputs_of(&ours, &theirs, x);
-        let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-        let error = got.iter().zip(expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+        let error = error_on_random_input(&ours, &theirs, &input);
         println!("{op} batch {} × {} channels, {:?} kernel {:?}: {error:.1e}", case.batch, case.channels, case.size, case.kernel);
         worst = worst.max(error);
     }

@@ -49,10 +49,7 @@ fn error(case: &Case, clamp: Option<&str>) -> f32 {
     let (ours, our_ops) = planned(&proto, &input, Some(pointwise::swap_in));
     assert_eq!(our_ops.iter().filter(|o| *o == "LayercamPointwise").count(), 1, "ours not swapped in: {our_ops:?}");
     assert!(!our_ops.iter().any(|o| o.contains("Max") || o.contains("Min") || o.contains("Add")), "left in: {our_ops:?}");
-    let x = Tensor::from_shape(&input, &Lcg(5).values(input.iter().product())).unwrap();
-    let (got, expected) = outputs_of(&ours, &theirs, x);
-    let scale = expected.iter().fold(1e-6f32, |m, v| m.max(v.abs()));
-    let error = got.iter().zip(&expected).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / scale;
+    let error = error_on_random_input(&ours, &theirs, &input);
     println!("{clamp:?}: batch {} × {} → {} channels, {:?}: {error:.1e}", case.batch, case.inputs, case.outputs, case.size);
     error
 }
