@@ -203,7 +203,8 @@ fn pictures(
     seen: &RgbImage,
     class: usize,
 ) -> Result<()> {
-    let gpu = Device::Auto.open()?;
+    // Any adapter, a software one too: its figures are what `--device gpu` would cost.
+    let gpu = Device::Gpu.open().ok().flatten();
     match &gpu {
         Some(gpu) => println!("\nCAM maths and pictures, LayerCAM, GPU = {}", gpu.adapter()),
         None => println!("\nCAM maths and pictures, LayerCAM, CPU only"),
