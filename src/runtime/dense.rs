@@ -65,10 +65,10 @@ impl Unfold {
     /// The outputs along `axis` whose tap `t` falls inside the input, not in the padding.
     fn inside(&self, axis: usize, t: usize) -> Range<usize> {
         let (n, s, offset) = (self.input[axis], self.stride[axis], t * self.dilation[axis]);
-        let pad = self.pad[axis];
-        let first = pad.saturating_sub(offset).div_ceil(s);
-        let end = (n + pad).saturating_sub(offset).div_ceil(s);
-        first.min(self.output[axis])..end.min(self.output[axis]).max(first.min(self.output[axis]))
+        let (pad, outputs) = (self.pad[axis], self.output[axis]);
+        let first = pad.saturating_sub(offset).div_ceil(s).min(outputs);
+        let end = (n + pad).saturating_sub(offset).div_ceil(s).min(outputs);
+        first..end.max(first)
     }
 
     /// Row `k` of a sample's unfolded input: what channel c's tap (i, j) reads at every output
