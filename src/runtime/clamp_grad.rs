@@ -31,9 +31,18 @@ impl ClampGrad {
 
     /// The op on one stretch of g, in place, and the same stretch of y.
     pub fn gate(&self, g: &mut [f32], y: &[f32]) {
-        for (g, &y) in g.iter_mut().zip(y) {
-            *g = if self.lo < y && y < self.hi { *g * self.scale } else { 0.0 };
-        }
+        g.iter_mut().zip(y).for_each(|(g, &y)| *g = self.passed(*g, y));
+    }
+
+    /// [`ClampGrad::gate`] of `g` into `to`, in one pass.
+    pub fn gate_into(&self, to: &mut [f32], g: &[f32], y: &[f32]) {
+        to.iter_mut().zip(g).zip(y).for_each(|((to, &g), &y)| *to = self.passed(g, y));
+    }
+
+    /// The gradient g that passes where the clamp's output y does not touch its bounds.
+    #[inline(always)]
+    fn passed(&self, g: f32, y: f32) -> f32 {
+        if self.lo < y && y < self.hi { g * self.scale } else { 0.0 }
     }
 
     fn run(&self, g: TValue, y: &Tensor) -> TractResult<Tensor> {

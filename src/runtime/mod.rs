@@ -517,6 +517,20 @@ fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + 
     (a(), b())
 }
 
+/// How many blocks an op of `elements` floats of work is cut into for the threads, `items` at
+/// most: four a thread, as tract's row-parallel ops do, or one where there is one thread or too
+/// little work for sharing it out to pay (tract's threshold).
+pub fn blocks(elements: usize, items: usize) -> usize {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
+    {
+        if threads() > 1 && elements >= tract_linalg::multithread::current_threading_element_threshold() {
+            return (4 * threads()).min(items);
+        }
+    }
+    let _ = elements;
+    1.min(items)
+}
+
 /// `f(0), f(1), …, f(n − 1)`, shared out over the engine's threads where it has more than one
 /// (natively, and in the threaded worker), else one after the other.
 pub fn shared_out<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {

@@ -95,37 +95,90 @@ impl DepthwiseConv {
         // Safety: each plane's pass writes every float of its plane.
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape(x_shape))? };
         let mut view = output.try_as_plain_ram_mut()?;
-        let out = view.as_slice_mut::<f32>()?;
-        let work = out.len() * self.plane.kernel_len();
-        tract_onnx::tract_core::tract_linalg::multithread::par_chunks_mut(out, out_len, work, |first, chunk| {
+        let out = Planes::new(view.as_slice_mut::<f32>()?, out_len);
+        let samples = x_shape[0];
+        // Channel by channel, every sample of a channel in turn: the K seed rows of a batched
+        // backward share the channel's plane of each gate's y, read from memory once for all K.
+        let blocks = super::blocks(out.len() * self.plane.kernel_len(), channels);
+        let done = super::shared_out(blocks, |block| -> TractResult<()> {
             let mut scratch = vec![0.0; self.plane.scratch_len()];
             let mut gated = vec![0.0; if before.is_some() { in_len } else { 0 }];
-            for (i, out) in chunk.chunks_exact_mut(out_len).enumerate() {
-                let plane = first + i;
-                let c = plane % channels;
-                let (mut x, k) = (&x[plane * in_len..][..in_len], &kernel[c * self.plane.kernel_len()..][..self.plane.kernel_len()]);
+            for c in block * channels / blocks..(block + 1) * channels / blocks {
+                let k = &kernel[c * self.plane.kernel_len()..][..self.plane.kernel_len()];
                 let b = bias[if bias.len() == 1 { 0 } else { c }];
-                if let Some((gate, y)) = before {
-                    gated.copy_from_slice(x);
-                    gate.gate(&mut gated, plane_of(y, plane, in_len));
-                    x = &gated;
-                }
-                match self.direction {
-                    Direction::Forward => self.plane.forward(x, k, b, self.clamped(), out, &mut scratch),
-                    Direction::Transposed => {
-                        self.plane.transposed(x, k, out, &mut scratch);
-                        if b != 0.0 {
-                            out.iter_mut().for_each(|v| *v += b);
-                        }
-                    }
-                }
-                if let Some((gate, y)) = after {
-                    gate.gate(out, plane_of(y, plane, out_len));
+                for plane in (0..samples).map(|s| s * channels + c) {
+                    let gates = [(before, in_len), (after, out_len)].map(|(gate, len)| gate.map(|(gate, y)| (gate, plane_of(y, plane, len))));
+                    // Safety: each plane is in one block's channel only, and written by it alone.
+                    let out = unsafe { out.plane(plane) };
+                    self.run_plane(&x[plane * in_len..][..in_len], (k, b), gates, out, (&mut scratch, &mut gated));
                 }
             }
             Ok(())
-        })?;
+        });
+        done.into_iter().collect::<TractResult<()>>()?;
         Ok(output)
+    }
+
+    /// One plane: `x` gated by the gate before (if any) into `gated`, the kernel `k` and bias `b`
+    /// run in this op's direction into `out`, which the gate after (if any) gates.
+    fn run_plane<'a>(
+        &self,
+        mut x: &'a [f32],
+        (k, b): (&[f32], f32),
+        [before, after]: [Option<(&ClampGrad, &[f32])>; 2],
+        out: &mut [f32],
+        (scratch, gated): (&mut [f32], &'a mut [f32]),
+    ) {
+        if let Some((gate, y)) = before {
+            gate.gate_into(gated, x, y);
+            x = gated;
+        }
+        match self.direction {
+            Direction::Forward => self.plane.forward(x, k, b, self.clamped(), out, scratch),
+            Direction::Transposed => {
+                self.plane.transposed(x, k, out, scratch);
+                if b != 0.0 {
+                    out.iter_mut().for_each(|v| *v += b);
+                }
+            }
+        }
+        if let Some((gate, y)) = after {
+            gate.gate(out, y);
+        }
+    }
+}
+
+/// An output's planes, which the threads write one block of channels each of: a pointer, since a
+/// channel's planes (one per sample) lie apart.
+struct Planes<'a> {
+    ptr: *mut f32,
+    planes: usize,
+    len: usize,
+    _out: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// Safety: each plane is written by one thread only ([`Planes::plane`]'s contract).
+unsafe impl Send for Planes<'_> {}
+unsafe impl Sync for Planes<'_> {}
+
+impl<'a> Planes<'a> {
+    fn new(out: &'a mut [f32], len: usize) -> Planes<'a> {
+        assert!(len > 0 && out.len().is_multiple_of(len), "an output of whole planes");
+        Planes { ptr: out.as_mut_ptr(), planes: out.len() / len, len, _out: std::marker::PhantomData }
+    }
+
+    fn len(&self) -> usize {
+        self.planes * self.len
+    }
+
+    /// Plane `i`.
+    ///
+    /// # Safety
+    /// No other reference to plane `i` lives meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn plane(&self, i: usize) -> &mut [f32] {
+        assert!(i < self.planes, "plane {i} of {}", self.planes);
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.len), self.len) }
     }
 }
 
