@@ -162,10 +162,12 @@ pub fn npy<D: Dimension>(array: &Array<f32, D>) -> Result<Vec<u8>> {
 }
 
 /// PNG with fast compression: encoding dominated a folder run at the default level, for files
-/// about 10 % smaller.
+/// about 10 % smaller. Every row Paeth-filtered: as small as choosing a filter per row
+/// (adaptive), and 10–25 % faster to write (overview.png 1.77 → 1.63 ms, a 224² overlay 0.22 →
+/// 0.19 ms).
 pub fn png(image: &RgbImage) -> Result<Vec<u8>> {
     let mut bytes = vec![];
-    let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, PngFilter::Adaptive);
+    let encoder = PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, PngFilter::Paeth);
     image.write_with_encoder(encoder).map_err(|e| Error::Runtime(format!("writing PNG: {e}")))?;
     Ok(bytes)
 }
