@@ -93,8 +93,9 @@ impl Overlay {
         let (width, height) = image.dimensions();
         assert_eq!(map.dim(), (height as usize, width as usize), "overlay: the map must have the image's height × width");
         let values = map.as_standard_layout();
+        let values = values.as_slice().expect("a standard layout is contiguous");
         let mut blended = image.clone();
-        for (pixel, &value) in blended.chunks_exact_mut(3).zip(values.iter()) {
+        for (pixel, &value) in blended.chunks_exact_mut(3).zip(values) {
             let colour = self.colours.of(value).unwrap_or_else(|| self.colormap.rgb(value));
             for (channel, colour) in pixel.iter_mut().zip(colour) {
                 *channel = self.blend.of(*channel, colour);
@@ -142,9 +143,9 @@ impl Colours {
 
     /// The colour of `v` where its range has one. `rgb` shows NaN as 0 and clamps to [0, 1]; so
     /// does the lookup. `v · RANGES` is exact (a power of two), so the range is exactly `v`'s.
+    /// (`as` takes NaN and negative values to range 0, and values past 1 to the last range.)
     fn of(&self, v: f32) -> Option<[u8; 3]> {
-        let v = if v.is_nan() { 0.0 } else { v.clamp(0.0, 1.0) };
-        *self.ranges.get(((v * Self::RANGES as f32) as usize).min(Self::RANGES - 1))?
+        *self.ranges.get(((v * Self::RANGES as f32) as u32 as usize).min(Self::RANGES - 1))?
     }
 }
 
