@@ -7,6 +7,7 @@ use ndarray::Array2;
 
 use crate::cam::{self, Fusion, Method, Overlay};
 use crate::explain::{ClassMaps, Settings, fuse_stages};
+use crate::float;
 use crate::protocol::{ClassRawMaps, Picture};
 
 /// Box colour: white reads on every colormap.
@@ -114,7 +115,7 @@ pub fn value_at(map: &Array2<f32>, picture: (u32, u32), x: f64, y: f64) -> (f32,
     let (h, w) = map.dim();
     let column = ((x / f64::from(picture.0)) * w as f64).clamp(0.0, w as f64 - 1.0) as usize;
     let row = ((y / f64::from(picture.1)) * h as f64).clamp(0.0, h as f64 - 1.0) as usize;
-    let max = map.iter().copied().fold(0f32, f32::max);
+    let max = map.iter().copied().fold(0f32, float::larger);
     let value = map[(row, column)];
     (value, if max > 0.0 { value / max } else { 0.0 })
 }

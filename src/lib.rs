@@ -19,6 +19,7 @@ pub mod display;
 pub mod error;
 pub mod experiments;
 pub mod explain;
+pub mod float;
 pub mod gpu;
 #[cfg(feature = "engine")]
 pub mod grad;

@@ -5,7 +5,7 @@ use nalgebra::{DMatrix, SVD};
 use ndarray::{Array2, ArrayView3};
 
 use super::{Reduce, hirescam};
-use crate::{Error, Result};
+use crate::{Error, Result, float};
 
 /// Sweeps of the SVD's implicit-shift QR before it is given up on (it converges in a few per
 /// singular value; the cap only guards against a hang).
@@ -14,7 +14,7 @@ const MAX_SVD_ITERATIONS: usize = 100_000;
 /// M = ReLU(first principal component of A): the direction in channel space along which the
 /// locations vary most, whatever the class (EigenCAM reads no gradient).
 pub fn eigencam(activation: ArrayView3<f32>) -> Result<Array2<f32>> {
-    Ok(principal_projection(activation)?.mapv_into(|m| m.max(0.0)))
+    Ok(principal_projection(activation)?.mapv_into(float::relu))
 }
 
 /// M = ReLU(first principal component of g ⊙ A): EigenCAM of the terms HiResCAM adds up, so the

@@ -4,6 +4,7 @@
 use ndarray::{Array2, ArrayView2, Zip};
 
 use super::max_value;
+use crate::float;
 
 /// M / max M, in [0, 1] for a non-negative map. A map with no positive value has nothing to show
 /// and stays all zero (instead of dividing by zero or flipping its sign).
@@ -57,7 +58,7 @@ pub fn fuse_max(maps: &[ArrayView2<f32>]) -> Array2<f32> {
     let mut fused = first.to_owned();
     for map in rest {
         assert_eq!(map.shape(), fused.shape(), "fuse_max: every map must have the same shape");
-        Zip::from(&mut fused).and(map).for_each(|f, &m| *f = f.max(m));
+        Zip::from(&mut fused).and(map).for_each(|f, &m| *f = float::larger(*f, m));
     }
     fused
 }

@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2, ArrayView3};
 
 use super::{Reduce, plane_sum, relu_weighted_sum};
-use crate::Result;
+use crate::{Result, float};
 
 /// pytorch-grad-cam's guard against a zero denominator.
 const EPS: f32 = 1e-6;
@@ -27,7 +27,7 @@ fn channel_weight(activation_sum: f32, g_k: ArrayView2<f32>) -> f32 {
         }
         let g2 = g * g;
         let alpha = g2 / (2.0 * g2 + activation_sum * (g2 * g) + EPS);
-        g.max(0.0) * alpha
+        float::relu(g) * alpha
     };
     plane_sum(g_k.mapv(weight_at).view())
 }

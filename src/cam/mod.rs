@@ -41,7 +41,7 @@ pub use xgradcam::xgradcam;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3, Zip};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, float};
 
 /// How a layer's activation and gradient become a map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -202,13 +202,13 @@ fn relu_weighted_sum(
             principal_projection(terms.view())?
         }
     };
-    map.mapv_inplace(|m| m.max(0.0));
+    map.mapv_inplace(float::relu);
     Ok(map)
 }
 
 /// The largest value of a map, NaN ignored; −∞ for an empty map.
 fn max_value(map: ArrayView2<f32>) -> f32 {
-    map.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    map.iter().copied().fold(f32::NEG_INFINITY, float::larger)
 }
 
 /// Σ of one [H, W] plane, added up in f32 in the order numpy uses for a contiguous float32 array

@@ -240,7 +240,7 @@ impl Plane {
         unsafe { simd::tap_sums::<V, NV>(pitched, bias, phases, taps) };
         for (out, row) in output.chunks_exact_mut(self.cols.output).zip(pitched.chunks_exact(self.cols.phase_len())) {
             match clamp {
-                Some((lo, hi)) => out.iter_mut().zip(row).for_each(|(out, v)| *out = v.max(lo).min(hi)),
+                Some((lo, hi)) => out.iter_mut().zip(row).for_each(|(out, v)| *out = crate::float::clamp(*v, lo, hi)),
                 None => out.copy_from_slice(&row[..self.cols.output]),
             }
         }

@@ -243,7 +243,7 @@ impl Job<'_> {
             let b = self.bias[row + r];
             let to = unsafe { std::slice::from_raw_parts_mut(self.out.ptr.add((row + r) * self.out.cols + col), width) };
             match self.clamp {
-                Some((lo, hi)) => to.iter_mut().zip(sums).for_each(|(to, s)| *to = (s + b).max(lo).min(hi)),
+                Some((lo, hi)) => to.iter_mut().zip(sums).for_each(|(to, s)| *to = crate::float::clamp(s + b, lo, hi)),
                 None => to.iter_mut().zip(sums).for_each(|(to, s)| *to = s + b),
             }
         }
