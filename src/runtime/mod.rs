@@ -517,6 +517,37 @@ fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + 
     (a(), b())
 }
 
+/// An output `[rows, cols]` that several threads write parts of at once: a pointer, since the
+/// parts interleave in memory (a product's blocks of columns; a depthwise op's planes, one block
+/// of channels a thread, each channel's planes one per sample, apart).
+pub struct Out<'a> {
+    pub(crate) ptr: *mut f32,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    _out: std::marker::PhantomData<&'a mut [f32]>,
+}
+
+// Safety: the threads write parts that do not overlap (the contract of each writer).
+unsafe impl Send for Out<'_> {}
+unsafe impl Sync for Out<'_> {}
+
+impl<'a> Out<'a> {
+    pub fn new(out: &'a mut [f32], cols: usize) -> Out<'a> {
+        assert!(cols > 0 && out.len().is_multiple_of(cols), "an output of whole rows");
+        Out { ptr: out.as_mut_ptr(), rows: out.len() / cols, cols, _out: std::marker::PhantomData }
+    }
+
+    /// Row `i`.
+    ///
+    /// # Safety
+    /// No other reference to row `i` lives meanwhile.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn row(&self, i: usize) -> &mut [f32] {
+        assert!(i < self.rows, "row {i} of {}", self.rows);
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.cols), self.cols) }
+    }
+}
+
 /// How many blocks an op of `elements` floats of work is cut into for the threads, `items` at
 /// most: four a thread, as tract's row-parallel ops do, or one where there is one thread or too
 /// little work for sharing it out to pay (tract's threshold).

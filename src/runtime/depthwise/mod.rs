@@ -95,11 +95,11 @@ impl DepthwiseConv {
         // Safety: each plane's pass writes every float of its plane.
         let mut output = unsafe { Tensor::uninitialized::<f32>(&self.output_shape(x_shape))? };
         let mut view = output.try_as_plain_ram_mut()?;
-        let out = Planes::new(view.as_slice_mut::<f32>()?, out_len);
+        let out = super::Out::new(view.as_slice_mut::<f32>()?, out_len);
         let samples = x_shape[0];
         // Channel by channel, every sample of a channel in turn: the K seed rows of a batched
         // backward share the channel's plane of each gate's y, read from memory once for all K.
-        let blocks = super::blocks(out.len() * self.plane.kernel_len(), channels);
+        let blocks = super::blocks(out.rows * out.cols * self.plane.kernel_len(), channels);
         let done = super::shared_out(blocks, |block| -> TractResult<()> {
             let mut scratch = vec![0.0; self.plane.scratch_len()];
             let mut gated = vec![0.0; if before.is_some() { in_len } else { 0 }];
@@ -109,7 +109,7 @@ impl DepthwiseConv {
                 for plane in (0..samples).map(|s| s * channels + c) {
                     let gates = [(before, in_len), (after, out_len)].map(|(gate, len)| gate.map(|(gate, y)| (gate, plane_of(y, plane, len))));
                     // Safety: each plane is in one block's channel only, and written by it alone.
-                    let out = unsafe { out.plane(plane) };
+                    let out = unsafe { out.row(plane) };
                     self.run_plane(&x[plane * in_len..][..in_len], (k, b), gates, out, (&mut scratch, &mut gated));
                 }
             }
@@ -145,40 +145,6 @@ impl DepthwiseConv {
         if let Some((gate, y)) = after {
             gate.gate(out, y);
         }
-    }
-}
-
-/// An output's planes, which the threads write one block of channels each of: a pointer, since a
-/// channel's planes (one per sample) lie apart.
-struct Planes<'a> {
-    ptr: *mut f32,
-    planes: usize,
-    len: usize,
-    _out: std::marker::PhantomData<&'a mut [f32]>,
-}
-
-// Safety: each plane is written by one thread only ([`Planes::plane`]'s contract).
-unsafe impl Send for Planes<'_> {}
-unsafe impl Sync for Planes<'_> {}
-
-impl<'a> Planes<'a> {
-    fn new(out: &'a mut [f32], len: usize) -> Planes<'a> {
-        assert!(len > 0 && out.len().is_multiple_of(len), "an output of whole planes");
-        Planes { ptr: out.as_mut_ptr(), planes: out.len() / len, len, _out: std::marker::PhantomData }
-    }
-
-    fn len(&self) -> usize {
-        self.planes * self.len
-    }
-
-    /// Plane `i`.
-    ///
-    /// # Safety
-    /// No other reference to plane `i` lives meanwhile.
-    #[allow(clippy::mut_from_ref)]
-    unsafe fn plane(&self, i: usize) -> &mut [f32] {
-        assert!(i < self.planes, "plane {i} of {}", self.planes);
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(i * self.len), self.len) }
     }
 }
 

@@ -12,6 +12,7 @@ use std::ops::Range;
 
 #[cfg(target_arch = "wasm32")]
 use crate::runtime::simd::wasm;
+use crate::runtime::Out;
 use crate::runtime::simd::{Isa, Lanes};
 
 /// A tile's shape: rows of weights × columns of input.
@@ -104,26 +105,6 @@ impl Packed {
 pub struct Block {
     pub panels: Range<usize>,
     pub tiles: Range<usize>,
-}
-
-/// One sample's output `[rows, cols]`, that several threads write a block each of: a pointer,
-/// since the blocks' columns interleave in memory.
-pub struct Out<'a> {
-    ptr: *mut f32,
-    rows: usize,
-    cols: usize,
-    _out: std::marker::PhantomData<&'a mut [f32]>,
-}
-
-// Safety: the threads write blocks that do not overlap ([`Packed::product`]'s contract).
-unsafe impl Send for Out<'_> {}
-unsafe impl Sync for Out<'_> {}
-
-impl<'a> Out<'a> {
-    pub fn new(out: &'a mut [f32], cols: usize) -> Out<'a> {
-        assert!(cols > 0 && out.len().is_multiple_of(cols), "an output of whole rows");
-        Out { ptr: out.as_mut_ptr(), rows: out.len() / cols, cols, _out: std::marker::PhantomData }
-    }
 }
 
 /// Tiles ahead of the one being computed whose columns of x are asked into the cache.

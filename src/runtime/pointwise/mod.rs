@@ -19,7 +19,8 @@ use tract_onnx::tract_core::ops::math::Add;
 
 use super::fold::{clamps_after, fold, sole_consumer};
 
-pub use kernel::{Block, Out, Packed, Tile};
+pub use super::Out;
+pub use kernel::{Block, Packed, Tile};
 
 /// `out[n, m, p] = clamp(bias[m] + Σ_k W[m, k] · x[n, k, p])`, the positions p of a map flattened,
 /// on a single input x. The shapes are tract's, which may add or drop axes of size 1.
