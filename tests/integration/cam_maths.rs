@@ -494,3 +494,20 @@ fn draw_box_clips_to_the_image() {
         assert_eq!(*pixel == red, on_outline, "pixel ({x}, {y})");
     }
 }
+
+/// `float`'s comparisons give what `f32::max`, `min` and a clamp give, for every kind of value
+/// (NaN, infinities, signed zeros), within their stated contracts (a fold's accumulator and a
+/// clamp's bounds are numbers).
+#[test]
+fn float_comparisons_equal_the_standard_library() {
+    use layercam::float;
+    let values = [f32::NAN, f32::NEG_INFINITY, -7.5, -1e-30, -0.0, 0.0, 1e-30, 0.5, 6.0, 6.5, f32::INFINITY];
+    for v in values {
+        assert_eq!(float::relu(v), v.max(0.0), "relu({v})");
+        assert_eq!(float::clamp(v, 0.0, 6.0), v.max(0.0).min(6.0), "clamp({v})");
+        for acc in values.into_iter().filter(|a| !a.is_nan()) {
+            assert_eq!(float::larger(acc, v), acc.max(v), "larger({acc}, {v})");
+            assert_eq!(float::smaller(acc, v), acc.min(v), "smaller({acc}, {v})");
+        }
+    }
+}
