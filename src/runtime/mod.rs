@@ -552,14 +552,16 @@ impl<'a> Out<'a> {
 /// most: four a thread, as tract's row-parallel ops do, or one where there is one thread or too
 /// little work for sharing it out to pay (tract's threshold).
 pub fn blocks(elements: usize, items: usize) -> usize {
+    if threads() > 1 && elements >= threading_threshold() { (4 * threads()).min(items) } else { 1.min(items) }
+}
+
+/// tract's threshold for sharing a row-parallel op out (none where there are no threads to share
+/// it with: the plain browser worker).
+fn threading_threshold() -> usize {
     #[cfg(any(not(target_arch = "wasm32"), feature = "threads"))]
-    {
-        if threads() > 1 && elements >= tract_linalg::multithread::current_threading_element_threshold() {
-            return (4 * threads()).min(items);
-        }
-    }
-    let _ = elements;
-    1.min(items)
+    return tract_linalg::multithread::current_threading_element_threshold();
+    #[cfg(not(any(not(target_arch = "wasm32"), feature = "threads")))]
+    usize::MAX
 }
 
 /// `f(0), f(1), …, f(n − 1)`, shared out over the engine's threads where it has more than one
