@@ -123,6 +123,20 @@ fn a_nan_gradient_is_named_with_its_layer() {
     assert_eq!(err.to_string(), "invalid input: the gradient of layer `stage3` contains NaN or infinite values");
 }
 
+/// With several layers and methods (each layer's tensors are checked by one of its maps' tasks),
+/// the first layer that holds a NaN is named, whichever thread gets there first.
+#[test]
+fn a_nan_activation_is_named_with_its_layer_among_several_layers_and_methods() {
+    let (ones, mut spoiled) = (Array3::<f32>::ones((4, 7, 7)), Array3::<f32>::ones((4, 7, 7)));
+    spoiled[(3, 6, 6)] = f32::INFINITY;
+    let activations = [ones.clone(), spoiled.clone(), spoiled];
+    let gradients = [ones.view(), ones.view(), ones.view()];
+    let layers = ["stage1".to_string(), "stage2".into(), "stage3".into()];
+    let settings = Settings { methods: layercam::cam::Method::PAPER.to_vec(), ..Settings::default() };
+    let err = class_maps(0, &layers, &activations, &gradients, &settings, &Fusion::all_scaled(3), (224, 224)).err().unwrap();
+    assert_eq!(err.to_string(), "invalid input: the activation of layer `stage2` contains NaN or infinite values");
+}
+
 #[test]
 fn a_model_without_sidecar_uses_torchvision_preprocessing_and_numbers_classes() {
     let bytes = std::fs::read(default_model_path()).unwrap();
