@@ -108,24 +108,7 @@ pub struct Block {
 }
 
 /// Tiles ahead of the one being computed whose columns of x are asked into the cache.
-#[cfg(target_arch = "x86_64")]
 const PREFETCH_AHEAD: usize = 2;
-
-/// Asks for the columns of a tile of x, `nr` of each of `depth` rows `pitch` apart, ahead of
-/// their use: in the network the maps come from memory, and a tile reads each of its rows two
-/// cache lines at a time, too short a run for the processor's own prefetcher to follow across
-/// 100s of channels (forward + backward 3–4 % faster natively; WebAssembly has no prefetch).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn prefetch_tile(x: &[f32], pitch: usize, depth: usize, nr: usize) {
-    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-    for k in 0..depth {
-        for line in (0..nr).step_by(16) {
-            // Safety: a prefetch has no effect but on the caches.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(x[k * pitch + line..].as_ptr().cast()) };
-        }
-    }
-}
 
 /// Bytes ahead in the packed weights that [`tile_sums`] asks into the cache as it goes, one
 /// cache line each time its reads reach the next. In the network each product's weights come
@@ -147,6 +130,17 @@ fn prefetch_weights(w: &[f32]) {
     use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
     // Safety: a prefetch has no effect but on the caches, whatever the address.
     unsafe { _mm_prefetch::<_MM_HINT_T0>(w.as_ptr().wrapping_add(WEIGHTS_AHEAD / 4).cast()) };
+}
+
+/// Asks for `floats` floats from `at`, a cache line at a time.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_row(at: *const f32, floats: usize) {
+    use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+    for line in (0..floats).step_by(16) {
+        // Safety: a prefetch has no effect but on the caches, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(line).cast()) };
+    }
 }
 
 /// One call of [`Packed::product`].
@@ -183,22 +177,21 @@ impl Job<'_> {
         let tail = PartialTile::new(self.x, depth, cols, nr);
         for col in self.block.tiles.clone().map(|t| t * nr) {
             let width = nr.min(cols - col);
-            #[cfg(target_arch = "x86_64")]
-            if col + PREFETCH_AHEAD * nr + nr <= full {
-                prefetch_tile(&self.x[col + PREFETCH_AHEAD * nr..], cols, depth, nr);
-            }
-            for panel in self.block.panels.clone() {
+            // The first panel over this tile asks for a later tile's x as it goes ([`tile_sums`]).
+            let ahead = (col + PREFETCH_AHEAD * nr + nr <= full).then(|| self.x[col + PREFETCH_AHEAD * nr..].as_ptr());
+            for (i, panel) in self.block.panels.clone().enumerate() {
+                let ahead = ahead.filter(|_| i == 0);
                 let weights = &self.packed.panels[panel * MR * depth..][..MR * depth];
                 // Safety: a whole tile's last read, `(depth − 1)·cols + col + nr`, lies in x; the
                 // partial tile's rows read from x end `nr` floats past their start, before x's
                 // end, and the others lie in the copy.
                 let acc = unsafe {
                     if col < full {
-                        tile_sums::<V, MR, NV>([[V::zero(); NV]; MR], weights, self.x[col..].as_ptr(), cols)
+                        tile_sums::<V, MR, NV>([[V::zero(); NV]; MR], weights, self.x[col..].as_ptr(), cols, ahead)
                     } else {
                         let (direct, copied) = weights.split_at((depth - tail.rows) * MR);
-                        let acc = tile_sums::<V, MR, NV>([[V::zero(); NV]; MR], direct, self.x[col..].as_ptr(), cols);
-                        tile_sums::<V, MR, NV>(acc, copied, tail.copy.as_ptr(), nr)
+                        let acc = tile_sums::<V, MR, NV>([[V::zero(); NV]; MR], direct, self.x[col..].as_ptr(), cols, None);
+                        tile_sums::<V, MR, NV>(acc, copied, tail.copy.as_ptr(), nr, None)
                     }
                 };
                 let row = panel * MR;
@@ -261,17 +254,33 @@ impl Job<'_> {
 }
 
 /// `acc + Σ_k w[k][r] · x[k·pitch + c]` for r < MR, c < NV·LANES, the sums held in registers
-/// through the whole of k: vector v of row r holds columns `v·LANES…`.
+/// through the whole of k: vector v of row r holds columns `v·LANES…`. As it goes it asks for the
+/// weights [`WEIGHTS_AHEAD`] bytes on, and, with `ahead`, for the same rows of a later tile of x
+/// (`ahead[k·pitch + c]`): in the network x comes from memory, and a tile reads each of its rows
+/// two cache lines at a time, too short a run for the processor's own prefetcher to follow across
+/// 100s of channels. Asked for all at once when a tile began (a burst of 2 lines × depth), the
+/// 14×14 stages' 1×1 products of the forward took 1.29–1.35 ms in tract's profile; asked for
+/// row by row, 1.02–1.09 (WebAssembly has no prefetch).
 ///
 /// Safety: the processor has `V`'s features, and `x` may be read for `w.len() / MR` rows of `pitch`,
 /// `NV·LANES` floats from each row's start.
 #[inline(always)]
-unsafe fn tile_sums<V: Lanes, const MR: usize, const NV: usize>(mut acc: [[V; NV]; MR], w: &[f32], x: *const f32, pitch: usize) -> [[V; NV]; MR] {
+unsafe fn tile_sums<V: Lanes, const MR: usize, const NV: usize>(
+    mut acc: [[V; NV]; MR],
+    w: &[f32],
+    x: *const f32,
+    pitch: usize,
+    #[allow(unused_variables)] ahead: Option<*const f32>,
+) -> [[V; NV]; MR] {
     unsafe {
         for (k, w) in w.chunks_exact(MR).enumerate() {
             #[cfg(target_arch = "x86_64")]
             if k % (64 / (4 * MR)).max(1) == 0 {
                 prefetch_weights(w);
+            }
+            #[cfg(target_arch = "x86_64")]
+            if let Some(ahead) = ahead {
+                prefetch_row(ahead.wrapping_add(k * pitch), NV * V::LANES);
             }
             let row = x.add(k * pitch);
             let xs: [V; NV] = std::array::from_fn(|v| V::load(row.add(v * V::LANES)));
