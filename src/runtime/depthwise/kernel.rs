@@ -432,14 +432,16 @@ mod simd {
             // Safety: the features are there (the caller's promise); every read lies in `from`
             // (asserted).
             let sums = unsafe { block_sums::<V, NV>(init, from.as_ptr().add(b * block), &vectors, taps.clone()) };
-            if out.len() == block {
-                // Safety: out holds the block's NV·LANES floats.
-                sums.iter().enumerate().for_each(|(v, &sum)| unsafe { V::store(out[v * V::LANES..].as_mut_ptr(), sum) });
-            } else {
-                let mut whole = [0.0; BLOCK];
-                // Safety: `whole` holds BLOCK ≥ NV·LANES floats.
-                sums.iter().enumerate().for_each(|(v, &sum)| unsafe { V::store(whole[v * V::LANES..].as_mut_ptr(), sum) });
-                out.copy_from_slice(&whole[..out.len()]);
+            for (v, &sum) in sums.iter().enumerate() {
+                let at = v * V::LANES;
+                // Safety: out holds `at + LANES` floats, or the first `len − at` of them.
+                unsafe {
+                    if at + V::LANES <= out.len() {
+                        V::store(out[at..].as_mut_ptr(), sum);
+                    } else if at < out.len() {
+                        V::store_first(out[at..].as_mut_ptr(), sum, out.len() - at);
+                    }
+                }
             }
         }
     }
@@ -483,9 +485,7 @@ mod simd {
                         // A row's last vector spills into the next row, which is stored after it.
                         V::store(out.as_mut_ptr().add(to), sum);
                     } else {
-                        let mut whole = [0.0; BLOCK];
-                        V::store(whole.as_mut_ptr(), sum);
-                        out[to..][..width].copy_from_slice(&whole[..width]);
+                        V::store_first(out[to..].as_mut_ptr(), sum, width);
                     }
                 }
             }
