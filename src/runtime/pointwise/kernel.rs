@@ -160,10 +160,9 @@ impl Job<'_> {
     /// the next row's first columns, whose sums fill lanes that are never stored; only its last
     /// rows, whose runs would pass the end of x, come from a copy padded with zeros. (A copy of
     /// the whole tile, 147 KB for a 1152-deep one, made by each block that held it: the products
-    /// on 7×7 maps took 3–5 % longer.) A whole tile's sums go from the registers to out, the bias
-    /// added and the clamp applied on the way: through a buffer on the stack, a 96 × 16 by
-    /// 16 × 112² product took 0.68–1.19 ms on one thread, and takes 0.47–0.53. A partial
-    /// tile's go through that buffer.
+    /// on 7×7 maps took 3–5 % longer.) A tile's sums go from the registers to out, the bias
+    /// added and the clamp applied on the way (through a buffer on the stack, a 96 × 16 by
+    /// 16 × 112² product took 0.68–1.19 ms on one thread, and takes 0.47–0.53).
     ///
     /// Safety: the processor has `V`'s features; no other job writes this block meanwhile.
     #[inline(always)]
@@ -197,57 +196,36 @@ impl Job<'_> {
                 let row = panel * MR;
                 // Safety: `V`'s features are there; the tile lies in out (asserted above), in this
                 // job's block.
-                unsafe {
-                    if width == nr && row + MR <= rows {
-                        self.store_whole(&acc, row, col);
-                    } else {
-                        self.store_partial(&acc, row, col, width);
-                    }
-                }
+                unsafe { self.store(&acc, row, col, width) };
             }
         }
     }
 
-    /// A whole tile from the registers to out at (row, col), the bias added and the clamp applied
-    /// on the way.
+    /// A tile from the registers to out at (row, col), the bias added and the clamp applied on
+    /// the way: its first `width` columns and the rows that out has, the last vector of a
+    /// partial tile in part ([`Lanes::store_first`]; through a zeroed buffer on the stack, a
+    /// 7×7 map's partial tiles cost a `memset` of 2 KB each).
     ///
-    /// Safety: the processor has `V`'s features; the tile lies in out, in this job's block.
+    /// Safety: the processor has `V`'s features; those rows and columns lie in out, in this job's
+    /// block.
     #[inline(always)]
-    unsafe fn store_whole<V: Lanes, const MR: usize, const NV: usize>(&self, acc: &[[V; NV]; MR], row: usize, col: usize) {
-        for (r, acc) in acc.iter().enumerate() {
+    unsafe fn store<V: Lanes, const MR: usize, const NV: usize>(&self, acc: &[[V; NV]; MR], row: usize, col: usize, width: usize) {
+        for (r, acc) in acc.iter().enumerate().take(self.out.rows.saturating_sub(row)) {
             unsafe {
                 let b = V::splat(self.bias[row + r]);
-                for (v, &acc) in acc.iter().enumerate() {
+                let to = self.out.ptr.add((row + r) * self.out.cols + col);
+                for (at, &acc) in (0..width).step_by(V::LANES).zip(acc) {
                     let sum = V::add(acc, b);
                     let sum = match self.clamp {
                         Some((lo, hi)) => V::clamp(sum, lo, hi),
                         None => sum,
                     };
-                    V::store(self.out.ptr.add((row + r) * self.out.cols + col + v * V::LANES), sum);
+                    if at + V::LANES <= width {
+                        V::store(to.add(at), sum);
+                    } else {
+                        V::store_first(to.add(at), sum, width - at);
+                    }
                 }
-            }
-        }
-    }
-
-    /// The first `width` columns of a tile, and its rows that out has, through a buffer.
-    ///
-    /// Safety: the processor has `V`'s features; those rows and columns lie in out, in this job's
-    /// block.
-    #[inline(always)]
-    unsafe fn store_partial<V: Lanes, const MR: usize, const NV: usize>(&self, acc: &[[V; NV]; MR], row: usize, col: usize, width: usize) {
-        let mut sums = [[0.0; 64]; MR];
-        for (acc, sums) in acc.iter().zip(&mut sums) {
-            for (v, &acc) in acc.iter().enumerate() {
-                // Safety: a row of sums holds NV·LANES ≤ 64 floats.
-                unsafe { V::store(sums[v * V::LANES..].as_mut_ptr(), acc) };
-            }
-        }
-        for (r, sums) in sums.iter().enumerate().take(self.out.rows.saturating_sub(row)) {
-            let b = self.bias[row + r];
-            let to = unsafe { std::slice::from_raw_parts_mut(self.out.ptr.add((row + r) * self.out.cols + col), width) };
-            match self.clamp {
-                Some((lo, hi)) => to.iter_mut().zip(sums).for_each(|(to, s)| *to = crate::float::clamp(s + b, lo, hi)),
-                None => to.iter_mut().zip(sums).for_each(|(to, s)| *to = s + b),
             }
         }
     }
