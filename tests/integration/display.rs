@@ -79,3 +79,21 @@ fn hover_reads_the_map_under_the_cursor() {
     assert_eq!(value_at(&map, (224, 224), 200.0, 200.0), (4.0, 1.0));
     assert_eq!(value_at(&map, (224, 224), 150.0, 10.0), (1.0, 0.25));
 }
+
+/// The overview grid: a row per method of the input, each layer's picture and the fused one,
+/// every tile where it belongs (a tile is one colour: its row and column).
+#[test]
+fn the_overview_lays_each_picture_in_its_row_and_column() {
+    use image::{Rgb, RgbImage};
+    let tile = |row: u8, column: u8| RgbImage::from_pixel(3, 2, Rgb([row, column, 7]));
+    let seen = tile(9, 0);
+    let layers: Vec<Vec<RgbImage>> = (1..=2).map(|layer| (0..2).map(|method| tile(method, layer)).collect()).collect();
+    let fused: Vec<RgbImage> = (0..2).map(|method| tile(method, 3)).collect();
+    let grid = layercam::report::overview(&seen, &layers, &fused);
+    assert_eq!(grid.dimensions(), (4 * 3, 2 * 2));
+    for (x, y, pixel) in grid.enumerate_pixels() {
+        let (row, column) = ((y / 2) as u8, (x / 3) as u8);
+        let expected = if column == 0 { Rgb([9, 0, 7]) } else { Rgb([row, column, 7]) };
+        assert_eq!(*pixel, expected, "pixel ({x}, {y})");
+    }
+}
