@@ -1,7 +1,7 @@
 //! From a forward and backward run to what a user sees: the top classes, every layer's raw map
 //! per method, the fused map (Eq. 9) and its box.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3};
+use ndarray::{Array2, ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
 use crate::cam::{self, Colormap, Fusion, LayerTensors, Method, Reduce};
@@ -84,13 +84,13 @@ pub struct ClassMaps {
 pub fn class_maps(
     class: usize,
     layers: &[String],
-    activations: &[Array3<f32>],
+    activations: &[ArrayView3<f32>],
     gradients: &[ArrayView3<f32>],
     settings: &Settings,
     fusion: &Fusion,
     size: (usize, usize),
 ) -> Result<ClassMaps> {
-    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(*a, *g)).collect();
     let raw = raw_maps(layers, &tensors, &settings.methods, Reduce::Sum)?;
     Ok(fuse_stages(class, raw, settings, fusion, size))
 }
@@ -211,7 +211,7 @@ impl Run {
         classes: &[usize],
     ) -> Result<Run> {
         let gradients = explainer.backward(&forward, classes)?;
-        let scores = vec![None; forward.activations.len()];
+        let scores = vec![None; forward.activations().len()];
         Ok(Run { augmentation, input, forward, gradients, scores })
     }
 
@@ -225,7 +225,7 @@ impl Run {
     pub fn score_every_layer(&mut self, explainer: &Explainer) -> Result<()> {
         for (layer, scores) in self.scores.iter_mut().enumerate() {
             if scores.is_none() {
-                let activation = self.forward.activations[layer].view();
+                let activation = self.forward.activation(layer);
                 *scores = Some(explainer.masked_logits(self.input.view(), activation, 0..activation.dim().0)?);
             }
         }
@@ -235,7 +235,7 @@ impl Run {
     /// Layer `layer`'s tensors for the `k`-th class explained, `class`.
     fn tensors(&self, layer: usize, k: usize, class: usize) -> LayerTensors<'_> {
         LayerTensors {
-            activation: self.forward.activations[layer].view(),
+            activation: self.forward.activation(layer),
             gradient: self.gradients[layer].index_axis(ndarray::Axis(0), k),
             scores: self.scores[layer].as_ref().map(|s| s.column(class)),
         }

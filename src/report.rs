@@ -15,7 +15,7 @@
 
 use image::RgbImage;
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
-use ndarray::{Array, Array3, ArrayView3, Dimension};
+use ndarray::{ArrayBase, ArrayView3, Data, Dimension};
 use ndarray_npy::WriteNpyExt;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -54,7 +54,7 @@ pub struct Context<'a> {
 
 /// Each layer's activation and gradient, `[C, H, W]`, for `--save-tensors`.
 pub struct Tensors<'a> {
-    pub activations: &'a [Array3<f32>],
+    pub activations: &'a [ArrayView3<'a, f32>],
     pub gradients: &'a [ArrayView3<'a, f32>],
 }
 
@@ -77,7 +77,7 @@ pub fn class_files(ctx: &Context, shown: &Shown, tensors: Option<Tensors>) -> Re
         if let Some(Tensors { activations, gradients }) = &tensors {
             let (a, g) = (format!("tensors/{stem}.activation.npy"), format!("tensors/{stem}.gradient.npy"));
             files.push(OutputFile { path: a.clone(), bytes: npy(&activations[index])? });
-            files.push(OutputFile { path: g.clone(), bytes: npy(&gradients[index].to_owned())? });
+            files.push(OutputFile { path: g.clone(), bytes: npy(&gradients[index])? });
             entry["activation"] = json!(a);
             entry["gradient"] = json!(g);
         }
@@ -162,7 +162,7 @@ pub fn file_stem(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect()
 }
 
-pub fn npy<D: Dimension>(array: &Array<f32, D>) -> Result<Vec<u8>> {
+pub fn npy<S: Data<Elem = f32>, D: Dimension>(array: &ArrayBase<S, D>) -> Result<Vec<u8>> {
     let mut bytes = vec![];
     array.write_npy(&mut bytes).map_err(|e| Error::Runtime(format!("writing .npy: {e}")))?;
     Ok(bytes)

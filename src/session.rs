@@ -286,7 +286,7 @@ impl Session {
             let (r, first) = (pass / channels, pass % channels);
             let last = (passes.end - r * channels).min(channels);
             let run = &image.runs[r];
-            let logits = explainer.masked_logits(run.input.view(), run.forward.activations[layer].view(), first..last)?;
+            let logits = explainer.masked_logits(run.input.view(), run.forward.activation(layer), first..last)?;
             partial.logits[r].slice_mut(ndarray::s![first..last, ..]).assign(&logits);
             pass = r * channels + last;
         }
@@ -305,7 +305,7 @@ impl Session {
     fn progress(&self, layer: usize) -> Result<ScoreProgress> {
         let image = self.image.as_ref().ok_or_else(no_image)?;
         let channels =
-            image.runs[0].forward.activations.get(layer).ok_or_else(|| Error::Input(format!("there is no layer {layer}")))?.dim().0;
+            image.runs[0].forward.activations().get(layer).ok_or_else(|| Error::Input(format!("there is no layer {layer}")))?.dim().0;
         let total = channels * image.runs.len();
         let (done, ms_per_pass) = match &image.partial[layer] {
             Some(partial) => (partial.done, partial.ms_per_pass),

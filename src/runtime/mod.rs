@@ -60,8 +60,8 @@ pub const MASKED_BATCH: usize = 16;
 #[derive(Clone, Debug)]
 pub struct Forward {
     pub logits: Vec<f32>,
-    /// One `[C, H, W]` activation per layer.
-    pub activations: Vec<Array3<f32>>,
+    /// One per layer ([`Forward::activations`]).
+    activations: Vec<Activation>,
     saved: Vec<TValue>,
 }
 
@@ -70,6 +70,48 @@ impl Forward {
     /// layers included): what one explained photo holds between its forward and its backwards.
     pub fn saved_bytes(&self) -> usize {
         self.saved.iter().map(|t| t.len() * t.datum_type().size_of()).sum()
+    }
+
+    /// Each layer's activation `[C, H, W]`.
+    pub fn activations(&self) -> Vec<ArrayView3<'_, f32>> {
+        self.activations.iter().map(Activation::view).collect()
+    }
+
+    /// Layer `layer`'s activation `[C, H, W]`.
+    pub fn activation(&self, layer: usize) -> ArrayView3<'_, f32> {
+        self.activations[layer].view()
+    }
+}
+
+/// A layer's activation: the forward's own `[1, C, H, W]` tensor, read where it lies (copying
+/// EfficientNet-Lite0's five, 4.4 MB, took 0.15–0.5 ms of its 5.5 ms forward natively), or a
+/// transformer's tokens laid out on their grid, a copy.
+#[derive(Clone, Debug)]
+enum Activation {
+    Map(TValue),
+    Tokens(Array3<f32>),
+}
+
+impl Activation {
+    fn new(tensor: &TValue, tokens: Option<TokenGrid>) -> Result<Activation> {
+        if tokens.is_some() {
+            return Ok(Activation::Tokens(as_maps(tensor, tokens)?.index_axis_move(Axis(0), 0)));
+        }
+        let shape = tensor.shape();
+        if tensor.datum_type() != f32::datum_type() || shape.len() != 4 || shape[0] != 1 || !tensor.is_plain_ram() {
+            return Err(Error::Runtime(format!("a layer's tensor is {:?} {shape:?}, not f32 [1, C, H, W]", tensor.datum_type())));
+        }
+        Ok(Activation::Map(tensor.clone()))
+    }
+
+    fn view(&self) -> ArrayView3<'_, f32> {
+        match self {
+            Activation::Map(tensor) => {
+                let view = tensor.to_plain_array_view::<f32>().expect("checked: plain f32");
+                view.into_dimensionality::<Ix4>().expect("checked: [1, C, H, W]").index_axis_move(Axis(0), 0)
+            }
+            Activation::Tokens(grid) => grid.view(),
+        }
     }
 }
 
@@ -140,9 +182,7 @@ impl Explainer {
         let logits = outputs.next().expect("logits are the first output");
         let logits = logits.to_plain_array_view::<f32>().map_err(Error::runtime)?.iter().copied().collect();
         let targets: Vec<TValue> = (&mut outputs).take(self.targets()).collect();
-        let activations = (targets.iter().zip(&self.layers))
-            .map(|(t, layer)| Ok(as_maps(t, layer.tokens)?.index_axis_move(Axis(0), 0)))
-            .collect::<Result<Vec<_>>>()?;
+        let activations = targets.iter().zip(&self.layers).map(|(t, layer)| Activation::new(t, layer.tokens)).collect::<Result<Vec<_>>>()?;
         Ok(Forward { logits, activations, saved: outputs.collect() })
     }
 

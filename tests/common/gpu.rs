@@ -207,7 +207,7 @@ pub async fn explain_matches(gpu: &Gpu, activations: &[Array3<f32>], gradients: 
     let size = (seen.height() as usize, seen.width() as usize);
     let shapes = activations.iter().map(|a| [a.dim().1, a.dim().2]);
     let fusion = Fusion::paper(&shapes.map(|map| stages::stride([224, 224], map)).collect::<Vec<_>>());
-    let cpu = explain::class_maps(282, &names, activations, &g, &settings, &fusion, size).expect("CPU maps");
+    let cpu = explain::class_maps(282, &names, &a, &g, &settings, &fusion, size).expect("CPU maps");
     let cpu = display::draw(seen, cpu, &settings);
     let on_gpu = gpu.explain(seen, 282, &a, &g, &fusion, &settings).await.expect("the GPU path");
     assert_eq!(on_gpu.maps.class, 282);

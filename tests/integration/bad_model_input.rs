@@ -100,7 +100,7 @@ fn a_zero_map_stays_zero_and_has_no_box() {
     let maps = class_maps(
         0,
         &["l".into()],
-        std::slice::from_ref(&zeros),
+        &[zeros.view()],
         &[zeros.view()],
         &Settings::default(),
         &Fusion::all_scaled(1),
@@ -117,7 +117,7 @@ fn a_nan_gradient_is_named_with_its_layer() {
     gradient[(1, 2, 3)] = f32::NAN;
     let activation = Array3::<f32>::ones((4, 7, 7));
     let err =
-        class_maps(0, &["stage3".into()], &[activation], &[gradient.view()], &Settings::default(), &Fusion::all_scaled(1), (224, 224))
+        class_maps(0, &["stage3".into()], &[activation.view()], &[gradient.view()], &Settings::default(), &Fusion::all_scaled(1), (224, 224))
             .err()
             .unwrap();
     assert_eq!(err.to_string(), "invalid input: the gradient of layer `stage3` contains NaN or infinite values");
@@ -129,7 +129,7 @@ fn a_nan_gradient_is_named_with_its_layer() {
 fn a_nan_activation_is_named_with_its_layer_among_several_layers_and_methods() {
     let (ones, mut spoiled) = (Array3::<f32>::ones((4, 7, 7)), Array3::<f32>::ones((4, 7, 7)));
     spoiled[(3, 6, 6)] = f32::INFINITY;
-    let activations = [ones.clone(), spoiled.clone(), spoiled];
+    let activations = [ones.view(), spoiled.view(), spoiled.view()];
     let gradients = [ones.view(), ones.view(), ones.view()];
     let layers = ["stage1".to_string(), "stage2".into(), "stage3".into()];
     let settings = Settings { methods: layercam::cam::Method::PAPER.to_vec(), ..Settings::default() };

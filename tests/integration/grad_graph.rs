@@ -68,7 +68,7 @@ fn several_targets_at_once() {
     let grads = explainer.backward(&forward, &[1]).unwrap();
     assert_eq!(grads.iter().map(|g| g.shape().to_vec()).collect::<Vec<_>>(), [vec![1, 3, 4, 4], vec![1, 3, 4, 4], vec![1, 2, 4, 4]]);
     // Through the Relu: g_a = g_b where b > 0, zero elsewhere.
-    for ((ga, gb), act) in grads[0].iter().zip(grads[1].iter()).zip(forward.activations[1].iter()) {
+    for ((ga, gb), act) in grads[0].iter().zip(grads[1].iter()).zip(forward.activation(1).iter()) {
         assert_eq!(*ga, if *act > 0.0 { *gb } else { 0.0 });
     }
 }

@@ -23,11 +23,11 @@ fn logits_and_gradients_match_pytorch() {
         assert!(worst < 1e-3, "{image}: logits differ from PyTorch by {worst}");
 
         let gradients = explainer.backward(&forward, &[class]).unwrap();
-        for ((key, gradient), activation) in LAYERS.iter().zip(&gradients).zip(&forward.activations) {
+        for ((key, gradient), activation) in LAYERS.iter().zip(&gradients).zip(forward.activations()) {
             let act: Array3<f32> = read::<Ix3>(&format!("{image}_act_{key}.npy"));
             let grad: Array3<f32> = read::<Ix3>(&format!("{image}_grad_{key}.npy"));
             let ours = gradient.index_axis(Axis(0), 0).to_owned();
-            let (act_err, grad_err) = (relative_error(activation, &act), relative_error(&ours, &grad));
+            let (act_err, grad_err) = (relative_error(&activation.to_owned(), &act), relative_error(&ours, &grad));
             let off = fraction_beyond(&ours, &grad, 1e-3);
             println!(
                 "{image} {key}: activation rel. error {act_err:.2e}; gradient rel. error {grad_err:.2e}, \

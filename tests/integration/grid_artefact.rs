@@ -58,10 +58,10 @@ fn maps(model: &Classifier, layers: &[&str], from: GradientFrom) -> Vec<Array2<f
     let forward = explainer.forward(input.view()).unwrap();
     let gradients = explainer.backward(&forward, &[0]).unwrap();
     forward
-        .activations
-        .iter()
+        .activations()
+        .into_iter()
         .zip(&gradients)
-        .map(|(a, g)| cam::raw_map(Method::LayerCam, LayerTensors::new(a.view(), g.index_axis(Axis(0), 0)), Reduce::Sum).unwrap())
+        .map(|(a, g)| cam::raw_map(Method::LayerCam, LayerTensors::new(a, g.index_axis(Axis(0), 0)), Reduce::Sum).unwrap())
         .collect()
 }
 

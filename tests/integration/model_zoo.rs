@@ -63,8 +63,8 @@ fn check(dir: &Path) -> Vec<String> {
     }
     println!("{name}: max |logit − float64| {logit_error:.1e}; seed batch of 2 against 1 class {batch_error:.1e}");
     for method in METHODS {
-        for (i, (activation, gradient)) in forward.activations.iter().zip(&gradients).enumerate() {
-            let ours = cam::raw_map(method, LayerTensors::new(activation.view(), gradient.index_axis(Axis(0), 0)), Reduce::Sum).unwrap();
+        for (i, (activation, gradient)) in forward.activations().into_iter().zip(&gradients).enumerate() {
+            let ours = cam::raw_map(method, LayerTensors::new(activation, gradient.index_axis(Axis(0), 0)), Reduce::Sum).unwrap();
             let exact: Array2<f64> = read_npy(dir.join(format!("float64/{}/{i}.npy", method.name()))).unwrap();
             let (max, median) = errors(ours.view(), exact.view());
             let limit = f64::max(3e-2, 10.0 * reference.torch_float32_max_error[method.name()][i]);

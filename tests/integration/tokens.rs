@@ -56,7 +56,7 @@ fn tokens_are_laid_out_where_their_patches_were() {
     let forward = explainer.forward(x.view()).unwrap();
     // Concat, Transpose and Reshape only move values: the tokens' map is the patches' map, and so
     // are their gradients, for each of two classes.
-    assert_eq!(forward.activations[1], forward.activations[0]);
+    assert_eq!(forward.activation(1), forward.activation(0));
     let gradients = explainer.backward(&forward, &[0, 2]).unwrap();
     assert_eq!(gradients[1].shape(), [2, 4, 2, 2]);
     let worst = (&gradients[1] - &gradients[0]).iter().fold(0f32, |m, d| m.max(d.abs()));

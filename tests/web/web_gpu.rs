@@ -51,7 +51,7 @@ async fn timings_of_both_paths_in_the_browser() {
         let seen = RgbImage::from_pixel(side, side, image::Rgb([90, 120, 150]));
         let size = (side as usize, side as usize);
         let cpu = median_ms(|| async {
-            let maps = explain::class_maps(0, &names, &activations, &g, &settings, &fusion, size).expect("maps");
+            let maps = explain::class_maps(0, &names, &a, &g, &settings, &fusion, size).expect("maps");
             drop(display::draw(&seen, maps, &settings));
         })
         .await;

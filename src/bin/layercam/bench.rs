@@ -12,7 +12,7 @@ use layercam::explain::{self, Settings};
 use layercam::model::layers::GradientFrom;
 use layercam::model::preprocess;
 use layercam::runtime;
-use ndarray::{Array3, ArrayView3, Axis};
+use ndarray::{ArrayView3, Axis};
 use rayon::prelude::*;
 
 use crate::cli::ModelArgs;
@@ -67,6 +67,7 @@ pub fn run(args: Args) -> Result<()> {
     let one = &five[..1];
     let gradients = explainer.backward(&forward, one)?;
     let per_layer: Vec<_> = gradients.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+    let activations = forward.activations();
     let paper_methods = Settings { methods: Method::PAPER.to_vec(), ..Settings::default() };
     let size = (height, width);
 
@@ -100,13 +101,13 @@ pub fn run(args: Args) -> Result<()> {
         (
             "CAM maths, LayerCAM, all layers + fusion + box",
             Box::new(|| {
-                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &Settings::default(), &job.fusion, size));
+                drop(explain::class_maps(one[0], &layers, &activations, &per_layer, &Settings::default(), &job.fusion, size));
             }),
         ),
         (
             "CAM maths, 4 methods, all layers + fusion + box",
             Box::new(|| {
-                drop(explain::class_maps(one[0], &layers, &forward.activations, &per_layer, &paper_methods, &job.fusion, size));
+                drop(explain::class_maps(one[0], &layers, &activations, &per_layer, &paper_methods, &job.fusion, size));
             }),
         ),
         (
@@ -119,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
                     let f = explainer.forward(p.input.view()).expect("forward");
                     let g = explainer.backward(&f, one).expect("backward");
                     let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-                    drop(explain::class_maps(one[0], &layers, &f.activations, &views, &Settings::default(), &job.fusion, size));
+                    drop(explain::class_maps(one[0], &layers, &f.activations(), &views, &Settings::default(), &job.fusion, size));
                 })
             }),
         ),
@@ -139,8 +140,8 @@ pub fn run(args: Args) -> Result<()> {
         peak_resident()
     );
     profile(explainer, &pre.input)?;
-    method_costs(&args, explainer, &pre.input, &forward.activations, &per_layer)?;
-    pictures(&args, &job, &forward.activations, &per_layer, &pre.seen, one[0])?;
+    method_costs(&args, explainer, &pre.input, &activations, &per_layer)?;
+    pictures(&args, &job, &activations, &per_layer, &pre.seen, one[0])?;
 
     runtime::set_threads(1);
     let clock = Instant::now();
@@ -173,16 +174,16 @@ fn method_costs(
     args: &Args,
     explainer: &runtime::Explainer,
     input: &ndarray::Array4<f32>,
-    activations: &[Array3<f32>],
+    activations: &[ArrayView3<f32>],
     gradients: &[ArrayView3<f32>],
 ) -> Result<()> {
     println!("\n{:<48} {:>10}", "raw maps of every layer, per method", "ms");
-    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(*a, *g)).collect();
     for method in Method::ALL.into_iter().filter(|m| !m.needs_forwards()) {
         let ms = median_ms(args.runs, &|| tensors.iter().for_each(|&t| drop(cam::raw_map(method, t, Reduce::Sum))));
         println!("{:<48} {ms:>10.1}", method.name());
     }
-    let deepest = activations.last().expect("at least one layer").view();
+    let deepest = *activations.last().expect("at least one layer");
     let batch = runtime::MASKED_BATCH.min(deepest.dim().0);
     explainer.masked_logits(input.view(), deepest, 0..batch)?; // a failure is reported here, not dropped in the timing
     let per_pass = median_ms(args.runs.min(5), &|| drop(explainer.masked_logits(input.view(), deepest, 0..batch))) / batch as f64;
@@ -198,7 +199,7 @@ fn method_costs(
 fn pictures(
     args: &Args,
     job: &Job,
-    activations: &[Array3<f32>],
+    activations: &[ArrayView3<f32>],
     gradients: &[ArrayView3<f32>],
     seen: &RgbImage,
     class: usize,
@@ -211,10 +212,9 @@ fn pictures(
     }
     let settings = Settings::default();
     let layers: Vec<String> = job.explainer.layers.iter().map(|l| l.name.clone()).collect();
-    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(a.view(), *g)).collect();
+    let tensors: Vec<LayerTensors> = activations.iter().zip(gradients).map(|(a, g)| LayerTensors::new(*a, *g)).collect();
     let raw = explain::raw_maps(&layers, &tensors, &settings.methods, Reduce::Sum)?;
     let fusion = &job.fusion;
-    let views: Vec<ArrayView3<f32>> = activations.iter().map(|a| a.view()).collect();
     for side in [seen.width(), 1024] {
         let seen = image::imageops::resize(seen, side, side, image::imageops::FilterType::Triangle);
         let size = (side as usize, side as usize);
@@ -237,7 +237,7 @@ fn pictures(
             stages.push((
                 format!("{side}²: tensors → pictures, GPU"),
                 Box::new(|| {
-                    drop(pollster::block_on(gpu.explain(&seen, class, &views, gradients, fusion, &settings)).expect("GPU"));
+                    drop(pollster::block_on(gpu.explain(&seen, class, activations, gradients, fusion, &settings)).expect("GPU"));
                 }),
             ));
             stages.push((

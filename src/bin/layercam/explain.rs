@@ -350,7 +350,8 @@ fn explain_on_pool(job: &Job, source: &Source) -> Result<Vec<(usize, Vec<OutputF
             timings_ms: &timings,
         };
         let per_layer: Vec<_> = runs[0].gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
-        let tensors = job.save_tensors.then_some(Tensors { activations: &runs[0].forward.activations, gradients: &per_layer });
+        let activations = runs[0].forward.activations();
+        let tensors = job.save_tensors.then_some(Tensors { activations: &activations, gradients: &per_layer });
         reports.push((class, report::class_files(&context, &shown, tensors)?));
     }
     Ok(reports)
@@ -367,7 +368,7 @@ fn class_pictures(job: &Job, (k, class): (usize, usize), names: &[String], runs:
     if let Some(gpu) = job.maths.gpu()? {
         let attempt = if on_kernels {
             let run = &runs[0];
-            let activations: Vec<ArrayView3<f32>> = run.forward.activations.iter().map(|a| a.view()).collect();
+            let activations = run.forward.activations();
             let gradients: Vec<ArrayView3<f32>> = run.gradients.iter().map(|g| g.index_axis(Axis(0), k)).collect();
             let tensors: Vec<LayerTensors> = activations.iter().zip(&gradients).map(|(a, g)| LayerTensors::new(*a, *g)).collect();
             explain::check_tensors(names, &tensors)?;
