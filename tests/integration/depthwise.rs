@@ -136,8 +136,10 @@ fn a_clamp_after_the_forward_kernel_is_folded_in() {
 
 /// Every vector width the processor has sums the taps to the same floats as one float at a time,
 /// forward (clamped) and transposed: the maps must not depend on the machine, nor differ from the
-/// browser's. Planes with a partial last block, strides 1–3, a dilation and uneven pads; the
-/// scratch holds NaN before each run, so a pad the kernels leave unwritten shows.
+/// browser's. Planes with a partial last block, strides 1–3, a dilation, uneven pads and inputs
+/// that no output reads; the
+/// scratch and the outputs hold NaN before each run, so a pad or a value the kernels leave
+/// unwritten shows.
 #[test]
 fn every_vector_width_gives_the_same_floats() {
     let axis = |input, kernel, stride, dilation, pad| {
@@ -149,6 +151,10 @@ fn every_vector_width_gives_the_same_floats() {
         (axis(57, 5, 2, 1, 2), axis(31, 5, 2, 1, 1)),
         (axis(7, 5, 1, 1, 2), axis(7, 5, 1, 1, 2)),
         (axis(20, 3, 3, 2, 0), axis(13, 3, 1, 2, 2)),
+        // Columns between a stride of 3's taps that no output reads; rows and columns past the
+        // last output's reach (an output shorter than the pads allow, as an end pad cut short).
+        (axis(20, 3, 2, 1, 0), axis(20, 1, 3, 1, 0)),
+        (Axis { output: 5, ..axis(20, 3, 2, 1, 1) }, Axis { output: 4, ..axis(15, 3, 2, 1, 1) }),
     ];
     let forms: Vec<Isa> = Isa::ALL.iter().copied().filter(|isa| isa.runs_here()).collect();
     for (rows, cols) in planes {
@@ -158,9 +164,10 @@ fn every_vector_width_gives_the_same_floats() {
         let mut scratch = vec![0.0; plane.scratch_len()];
         let run = |isa: Option<Isa>, scratch: &mut Vec<f32>| {
             scratch.fill(f32::NAN);
-            let (mut output, mut input_grad) = (vec![0.0; plane.output_len()], vec![0.0; plane.input_len()]);
+            let (mut output, mut input_grad) = (vec![f32::NAN; plane.output_len()], vec![f32::NAN; plane.input_len()]);
             plane.forward_on(isa, &input, &kernel, 0.25, Some((0.0, 0.5)), &mut output, scratch);
             plane.transposed_on(isa, &grad, &kernel, &mut input_grad, scratch);
+            assert!(output.iter().chain(&input_grad).all(|v| v.is_finite()), "{isa:?} left a value unwritten on {rows:?} × {cols:?}");
             [output, input_grad].map(|floats| floats.iter().map(|v| v.to_bits()).collect::<Vec<u32>>())
         };
         let one_at_a_time = run(None, &mut scratch);

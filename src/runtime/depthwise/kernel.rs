@@ -306,10 +306,16 @@ impl Plane {
 
     /// The inverse of [`Plane::scatter`]: each input position read back out of the phase planes
     /// (zero where no output reads it).
+    ///
+    /// Only the rows and columns past the phase planes' reach are zeroed (at the usual pads and
+    /// strides, none: a whole plane zeroed before it was copied over was 1 % of an image's time
+    /// natively); every phase plane is written, so the runs leave no gap.
     fn gather(&self, phases: &[f32], input: &mut [f32]) {
-        input.fill(0.0);
         let read = self.col_places.len();
-        for (row, &start) in input.chunks_exact_mut(self.cols.input).zip(&self.row_places) {
+        let (rows_read, rows_unread) = input.split_at_mut(self.row_places.len() * self.cols.input);
+        rows_unread.fill(0.0);
+        for (row, &start) in rows_read.chunks_exact_mut(self.cols.input).zip(&self.row_places) {
+            row[read..].fill(0.0);
             if self.cols.stride == 1 {
                 row[..read].copy_from_slice(&phases[start + self.col_places[0]..][..read]);
                 continue;
