@@ -57,6 +57,26 @@ fn efficientnet_input_matches_pytorch_for_coffee() {
     assert_eq!(difference_from_reference("coffee"), (0.0, 0.0));
 }
 
+/// On the engine's pool the two passes are cut into a band of rows per thread: the same pixels
+/// and tensor to the bit as on one thread, for both recipes and a crop whose rows split unevenly.
+/// (Other tests may run meanwhile with two threads set: every op gives the same floats however
+/// its work is shared out.)
+#[test]
+fn preprocessing_on_two_threads_equals_one() {
+    let run = |threads: usize| {
+        layercam::runtime::set_threads(threads);
+        let photo = decode_fixture("chelsea");
+        [(Recipe::EfficientNetLite, 224, 224), (Recipe::Torchvision, 224, 224), (Recipe::EfficientNetLite, 97, 131)]
+            .map(|(recipe, height, width)| layercam::runtime::on_pool(|| preprocess(&photo, recipe, height, width)))
+    };
+    let (one, two) = (run(1), run(2));
+    layercam::runtime::set_threads(1);
+    for (one, two) in one.iter().zip(&two) {
+        assert_eq!(one.seen, two.seen);
+        assert_eq!(one.input, two.input);
+    }
+}
+
 #[test]
 fn efficientnet_crop_is_the_reference_box() {
     let chelsea = decode_fixture("chelsea");
