@@ -2,7 +2,7 @@
 //! run through the whole pipeline on every core. Run it on a release build.
 
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use image::RgbImage;
 use layercam::Result;
@@ -112,7 +112,7 @@ pub fn run(args: Args) -> Result<()> {
         ),
         (
             // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`).
-            "total: preprocess + forward + backward + LayerCAM",
+            TOTAL,
             // As `explain_files` runs an image: the whole of it on the engine's pool.
             Box::new(|| {
                 runtime::on_pool(|| {
@@ -142,6 +142,7 @@ pub fn run(args: Args) -> Result<()> {
     profile(explainer, &pre.input)?;
     method_costs(&args, explainer, &pre.input, &activations, &per_layer)?;
     pictures(&args, &job, &activations, &per_layer, &pre.seen, one[0])?;
+    after_idle(&args, threads, stages.iter().find(|(name, _)| *name == TOTAL).map(|(_, stage)| stage.as_ref()).expect("a total stage"));
 
     runtime::set_threads(1);
     let clock = Instant::now();
@@ -159,12 +160,35 @@ pub fn run(args: Args) -> Result<()> {
     println!("memory: peak resident {} after the folder run ({threads} images at once)", peak_resident());
     let ours = [
         ("forward", ms("forward")),
-        ("image", ms("total: preprocess + forward + backward + LayerCAM")),
+        ("image", ms(TOTAL)),
         ("five", ms("forward + backward, 5 classes (one seed batch)")),
         ("folder", folder_ms / args.folder_images as f64),
     ];
     peers(&args, &ours);
     Ok(())
+}
+
+/// The per-image stage that the peers' per-image figure is compared with.
+const TOTAL: &str = "total: preprocess + forward + backward + LayerCAM";
+
+/// How long one photo takes when it comes alone, as a click on the page or one `layercam explain`
+/// does: the stages above run back to back with warm caches, as the peers' loops do, whereas after
+/// a pause what the engine reads has left the caches and, with threads, the pool's other thread
+/// sleeps (on this 2-core VM: 27–28 ms on one thread and 32–34 on two, against 13–15 back to back;
+/// a busy loop before the run or reading the weights ahead did not shorten it). On the engine's
+/// threads and on one.
+fn after_idle(args: &Args, threads: usize, total: &dyn Fn()) {
+    const IDLE: Duration = Duration::from_millis(300);
+    let mut counts = vec![threads];
+    if threads > 1 {
+        counts.push(1);
+    }
+    for count in counts {
+        runtime::set_threads(count);
+        let ms = median_ms_after(args.runs, IDLE, total);
+        println!("{:<48} {ms:>10.1}", format!("total, each run after 0.3 s idle, {count} thread{}", if count > 1 { "s" } else { "" }));
+    }
+    runtime::set_threads(threads);
 }
 
 /// What each method costs beyond the forward and backward they share: its raw maps of every layer
@@ -326,9 +350,15 @@ fn peak_resident() -> String {
 }
 
 fn median_ms(runs: usize, stage: &dyn Fn()) -> f64 {
+    median_ms_after(runs, Duration::ZERO, stage)
+}
+
+/// The median of `runs` runs of `stage`, each after `idle` of doing nothing (not timed).
+fn median_ms_after(runs: usize, idle: Duration, stage: &dyn Fn()) -> f64 {
     stage(); // warm-up: plans and caches
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
+            std::thread::sleep(idle);
             let clock = Instant::now();
             stage();
             clock.elapsed().as_secs_f64() * 1e3
