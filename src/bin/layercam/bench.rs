@@ -172,11 +172,11 @@ pub fn run(args: Args) -> Result<()> {
 const TOTAL: &str = "total: preprocess + forward + backward + LayerCAM";
 
 /// How long one photo takes when it comes alone, as a click on the page or one `layercam explain`
-/// does: the stages above run back to back with warm caches, as the peers' loops do, whereas after
-/// a pause what the engine reads has left the caches and, with threads, the pool's other thread
-/// sleeps (on this 2-core VM: 27–28 ms on one thread and 32–34 on two, against 13–15 back to back;
-/// a busy loop before the run or reading the weights ahead did not shorten it). On the engine's
-/// threads and on one.
+/// does: the stages above run back to back, as the peers' loops do, whereas after a pause the
+/// (virtual) CPUs need ~20 ms of work to come back to speed (on this 2-core VM: 25–28 ms on one
+/// thread and 32–35 on two, against 13–15 back to back; two threads were back at 13–15 after both
+/// pool threads spun 20 ms just before; waking the pool, a busy loop on the calling thread or
+/// reading the weights ahead did not help). On the engine's threads and on one.
 fn after_idle(args: &Args, threads: usize, total: &dyn Fn()) {
     const IDLE: Duration = Duration::from_millis(300);
     let mut counts = vec![threads];
