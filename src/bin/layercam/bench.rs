@@ -70,6 +70,17 @@ pub fn run(args: Args) -> Result<()> {
     let activations = forward.activations();
     let paper_methods = Settings { methods: Method::PAPER.to_vec(), ..Settings::default() };
     let size = (height, width);
+    // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`); as
+    // `explain_files` runs an image: the whole of it on the engine's pool.
+    let total = || {
+        runtime::on_pool(|| {
+            let p = prepare(&photo);
+            let f = explainer.forward(p.input.view()).expect("forward");
+            let g = explainer.backward(&f, one).expect("backward");
+            let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
+            drop(explain::class_maps(one[0], &layers, &f.activations(), &views, &Settings::default(), &job.fusion, size));
+        })
+    };
 
     let stages: Vec<Stage> = vec![
         ("decode + preprocess", Box::new(|| drop(decode()))),
@@ -110,20 +121,7 @@ pub fn run(args: Args) -> Result<()> {
                 drop(explain::class_maps(one[0], &layers, &activations, &per_layer, &paper_methods, &job.fusion, size));
             }),
         ),
-        (
-            // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`).
-            TOTAL,
-            // As `explain_files` runs an image: the whole of it on the engine's pool.
-            Box::new(|| {
-                runtime::on_pool(|| {
-                    let p = prepare(&photo);
-                    let f = explainer.forward(p.input.view()).expect("forward");
-                    let g = explainer.backward(&f, one).expect("backward");
-                    let views: Vec<_> = g.iter().map(|g| g.index_axis(Axis(0), 0)).collect();
-                    drop(explain::class_maps(one[0], &layers, &f.activations(), &views, &Settings::default(), &job.fusion, size));
-                })
-            }),
-        ),
+        (TOTAL, Box::new(&total)),
     ];
     let measured: Vec<(&str, f64)> = stages
         .iter()
@@ -142,7 +140,7 @@ pub fn run(args: Args) -> Result<()> {
     profile(explainer, &pre.input)?;
     method_costs(&args, explainer, &pre.input, &activations, &per_layer)?;
     pictures(&args, &job, &activations, &per_layer, &pre.seen, one[0])?;
-    after_idle(&args, threads, stages.iter().find(|(name, _)| *name == TOTAL).map(|(_, stage)| stage.as_ref()).expect("a total stage"));
+    after_idle(&args, threads, &total);
 
     runtime::set_threads(1);
     let clock = Instant::now();
@@ -179,14 +177,12 @@ const TOTAL: &str = "total: preprocess + forward + backward + LayerCAM";
 /// reading the weights ahead did not help). On the engine's threads and on one.
 fn after_idle(args: &Args, threads: usize, total: &dyn Fn()) {
     const IDLE: Duration = Duration::from_millis(300);
-    let mut counts = vec![threads];
-    if threads > 1 {
-        counts.push(1);
-    }
+    let counts = if threads > 1 { vec![threads, 1] } else { vec![1] };
     for count in counts {
         runtime::set_threads(count);
         let ms = median_ms_after(args.runs, IDLE, total);
-        println!("{:<48} {ms:>10.1}", format!("total, each run after 0.3 s idle, {count} thread{}", if count > 1 { "s" } else { "" }));
+        let name = format!("total, each run after {:.1} s idle, {count} thread{}", IDLE.as_secs_f64(), if count > 1 { "s" } else { "" });
+        println!("{name:<48} {ms:>10.1}");
     }
     runtime::set_threads(threads);
 }
@@ -358,7 +354,9 @@ fn median_ms_after(runs: usize, idle: Duration, stage: &dyn Fn()) -> f64 {
     stage(); // warm-up: plans and caches
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
-            std::thread::sleep(idle);
+            if !idle.is_zero() {
+                std::thread::sleep(idle);
+            }
             let clock = Instant::now();
             stage();
             clock.elapsed().as_secs_f64() * 1e3
