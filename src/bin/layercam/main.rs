@@ -3,6 +3,11 @@
 //! The CLI is native-only (clap, rayon, indicatif, files), but `cargo test --target
 //! wasm32-unknown-unknown` builds every bin of the package: on wasm32 `main` is empty.
 
+/// mimalloc, not glibc's malloc: see Cargo.toml.
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
