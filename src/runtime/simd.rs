@@ -2,6 +2,8 @@
 //! processor has ([`Isa`]), and one [`Lanes`] type per width, from its intrinsics — AVX-512 and
 //! AVX2 natively where the processor has them (SSE2 otherwise), simd128 in the browser.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// A compiled form of a kernel: the width of the vectors it is written over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Isa {
@@ -14,6 +16,9 @@ pub enum Isa {
     #[cfg(target_arch = "wasm32")]
     Simd128,
 }
+
+/// The widest form [`Isa::detect`] may give, as an index into [`Isa::ALL`] (see [`Isa::hold_to`]).
+static WIDEST: AtomicUsize = AtomicUsize::new(0);
 
 impl Isa {
     /// Every form there is for this architecture, the widest first (none but on x86-64 and
@@ -29,9 +34,17 @@ impl Isa {
         Isa::Simd128,
     ];
 
-    /// The widest form the processor runs, where there is one.
+    /// The widest form the processor runs, where there is one, within [`Isa::hold_to`]'s limit.
     pub fn detect() -> Option<Isa> {
-        Isa::ALL.iter().copied().find(|isa| isa.runs_here())
+        Isa::ALL.iter().skip(WIDEST.load(Ordering::Relaxed)).copied().find(|isa| isa.runs_here())
+    }
+
+    /// Plans built from now on run our kernels over `isa`'s vectors at most (`None`: the widest
+    /// the processor has). `layercam bench` plans at WebAssembly's width (SSE's 128 bits) with it,
+    /// to measure natively what the width alone costs the page.
+    pub fn hold_to(isa: Option<Isa>) {
+        let index = isa.and_then(|isa| Isa::ALL.iter().position(|&a| a == isa)).unwrap_or(0);
+        WIDEST.store(index, Ordering::Relaxed);
     }
 
     /// Whether the processor has the features this form is compiled for.

@@ -117,3 +117,46 @@ fn the_kernel_in_blocks_equals_the_plain_product() {
         }
     }
 }
+
+/// A plan built while our kernels are held to 128-bit vectors (`layercam bench`'s row at
+/// WebAssembly's width) gives the full-width plan's logits and gradients, and the plans built
+/// after it are full width again.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn a_plan_held_to_128_bits_gives_the_full_width_values() {
+    use layercam::runtime::Explainer;
+    use layercam::runtime::simd::Isa;
+    // A MobileNet block's first half: 1×1 expansion, ReLU6, 3×3 depthwise.
+    let mut net = Net::new(&[1, 8, 9, 9]);
+    let (w, bias) = (net.weight(&[16, 8, 1, 1]), net.weight(&[16]));
+    let expanded = net.node("Conv", &["x", &w, &bias], vec![]);
+    let (lo, hi) = (net.constant(vec![0.0], &[]), net.constant(vec![6.0], &[]));
+    let layer = net.node("Clip", &[&expanded, &lo, &hi], vec![]);
+    let (kernel, bias) = (net.weight(&[16, 1, 3, 3]), net.weight(&[16]));
+    let depthwise = net.node("Conv", &[&layer, &kernel, &bias], vec![int("group", 16), ints("pads", &[1, 1, 1, 1])]);
+    let logits = net.logits_from(&depthwise);
+    let model = net.build(&logits);
+
+    let widest = Isa::detect();
+    Isa::hold_to(Some(Isa::Sse));
+    assert_eq!(Isa::detect(), Some(Isa::Sse));
+    let narrow = Explainer::new(&model, std::slice::from_ref(&layer));
+    Isa::hold_to(None);
+    assert_eq!(Isa::detect(), widest);
+    let (narrow, wide) = (narrow.unwrap(), Explainer::new(&model, &[layer]).unwrap());
+
+    let x = input_avoiding(&[1, 8, 9, 9], &[], 0.0, 1.0);
+    let [narrow, wide] = [&narrow, &wide].map(|e| {
+        let forward = e.forward(x.view()).unwrap();
+        let gradient = e.backward(&forward, &[0]).unwrap().remove(0);
+        (forward.logits, gradient)
+    });
+    let relative = |a: &[f32], b: &[f32]| {
+        let max = b.iter().fold(0f32, |m, v| m.max(v.abs()));
+        a.iter().zip(b).fold(0f32, |m, (a, b)| m.max((a - b).abs())) / max
+    };
+    let logits = relative(&narrow.0, &wide.0);
+    let gradient = relative(narrow.1.as_slice().unwrap(), wide.1.as_slice().unwrap());
+    println!("128 bits against {widest:?}: logits {logits:.1e}, gradient {gradient:.1e} of their max");
+    assert!(logits < 1e-5 && gradient < 1e-5, "logits {logits}, gradient {gradient}");
+}

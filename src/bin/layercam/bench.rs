@@ -72,7 +72,7 @@ pub fn run(args: Args) -> Result<()> {
     let size = (height, width);
     // From the decoded photo, as the peers' per-image figure is (`explain(decoded)`); as
     // `explain_files` runs an image: the whole of it on the engine's pool.
-    let total = || {
+    let total_on = |explainer: &runtime::Explainer| {
         runtime::on_pool(|| {
             let p = prepare(&photo);
             let f = explainer.forward(p.input.view()).expect("forward");
@@ -81,6 +81,7 @@ pub fn run(args: Args) -> Result<()> {
             drop(explain::class_maps(one[0], &layers, &f.activations(), &views, &Settings::default(), &job.fusion, size));
         })
     };
+    let total = || total_on(explainer);
 
     let stages: Vec<Stage> = vec![
         ("decode + preprocess", Box::new(|| drop(decode()))),
@@ -141,6 +142,8 @@ pub fn run(args: Args) -> Result<()> {
     method_costs(&args, explainer, &pre.input, &activations, &per_layer)?;
     pictures(&args, &job, &activations, &per_layer, &pre.seen, one[0])?;
     after_idle(&args, threads, &total);
+    #[cfg(target_arch = "x86_64")]
+    at_browser_width(&args, &job, &layers, &total_on)?;
 
     runtime::set_threads(1);
     let clock = Instant::now();
@@ -185,6 +188,22 @@ fn after_idle(args: &Args, threads: usize, total: &dyn Fn()) {
         println!("{name:<48} {ms:>10.1}");
     }
     runtime::set_threads(threads);
+}
+
+/// The per-image total with our kernels held to 128-bit vectors (SSE), WebAssembly's width,
+/// planned anew (tract's own ops keep the widest): what the vectors' width alone is worth
+/// against the page's engine. The page's threaded worker has fused multiply-adds too (relaxed
+/// SIMD), which SSE lacks, so its 1×1 kernel runs a little faster than this one.
+#[cfg(target_arch = "x86_64")]
+fn at_browser_width(args: &Args, job: &Job, layers: &[String], total_on: &dyn Fn(&runtime::Explainer)) -> Result<()> {
+    use layercam::runtime::simd::Isa;
+    Isa::hold_to(Some(Isa::Sse));
+    let narrow = runtime::Explainer::new(&job.model.classifier, layers);
+    Isa::hold_to(None); // before `?`: the plans after this one run at full width
+    let narrow = narrow?;
+    let ms = median_ms(args.runs, &|| total_on(&narrow));
+    println!("{:<48} {ms:>10.1}", "total, our kernels at 128 bits (WebAssembly's)");
+    Ok(())
 }
 
 /// What each method costs beyond the forward and backward they share: its raw maps of every layer

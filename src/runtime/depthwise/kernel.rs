@@ -137,7 +137,7 @@ impl Plane {
         self.rows.stride * self.cols.stride * self.phase_plane_len() + simd::BLOCK
     }
 
-    /// Floats of scratch that [`Plane::forward`] and [`Plane::transposed`] need.
+    /// Floats of scratch that [`Plane::forward_on`] and [`Plane::transposed_on`] need.
     pub fn scratch_len(&self) -> usize {
         let phased = self.phases_len() + self.pitched_front() + self.pitched_len() + self.pitched_back();
         phased.max(self.gradient_padding().len() + simd::BLOCK)
@@ -179,13 +179,8 @@ impl Plane {
     }
 
     /// `output = clamp(bias + Σ_taps w · input)` over one plane (`kernel` is `[kh, kw]`; `clamp`
-    /// is `[lo, hi]`, or `None`).
-    pub fn forward(&self, input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]) {
-        self.forward_on(Isa::detect(), input, kernel, bias, clamp, output, scratch)
-    }
-
-    /// [`Plane::forward`] over the vectors of `isa` (`None`: one float at a time), which the
-    /// processor must have: each form gives the same floats (tests/integration/depthwise.rs).
+    /// is `[lo, hi]`, or `None`), over the vectors of `isa` (`None`: one float at a time), which
+    /// the processor must have: each form gives the same floats (tests/integration/depthwise.rs).
     #[allow(clippy::too_many_arguments)]
     pub fn forward_on(
         &self,
@@ -200,18 +195,13 @@ impl Plane {
         simd::dispatch!(isa, self.forward_with(input: &[f32], kernel: &[f32], bias: f32, clamp: Option<(f32, f32)>, output: &mut [f32], scratch: &mut [f32]))
     }
 
-    /// The transpose of [`Plane::forward`] without its bias: `input_grad = Σ_taps w · output_grad`
-    /// sent back to the input positions each tap read.
-    pub fn transposed(&self, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
-        self.transposed_on(Isa::detect(), output_grad, kernel, input_grad, scratch)
-    }
-
-    /// [`Plane::transposed`] over the vectors of `isa`, as [`Plane::forward_on`].
+    /// The transpose of [`Plane::forward_on`] without its bias: `input_grad = Σ_taps w ·
+    /// output_grad` sent back to the input positions each tap read, over the vectors of `isa`.
     pub fn transposed_on(&self, isa: Option<Isa>, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
         simd::dispatch!(isa, self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
     }
 
-    /// [`Plane::forward`] over `V`'s vectors, `NV` of them a block.
+    /// [`Plane::forward_on`] over `V`'s vectors, `NV` of them a block.
     ///
     /// Safety: the processor has `V`'s features.
     #[inline(always)]

@@ -21,6 +21,7 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 
 use super::clamp_grad::ClampGrad;
 use super::fold::{clamps_after, fold, sole_consumer};
+use super::simd::Isa;
 
 pub use kernel::{Axis, Plane};
 
@@ -44,13 +45,15 @@ pub struct DepthwiseConv {
     /// The transpose's input and output gated by a clamp's gradient: the backward's
     /// [`ClampGrad`] before and after it folded in ([`fold_gates`]).
     pub gates: [Option<ClampGrad>; 2],
+    /// The vectors its planes run over, chosen when the plan is built ([`Isa::detect`]).
+    pub isa: Option<Isa>,
 }
 
 impl Eq for DepthwiseConv {}
 
 impl DepthwiseConv {
     fn new(plane: Plane, direction: Direction) -> DepthwiseConv {
-        DepthwiseConv { plane, direction, clamp: (f32::NEG_INFINITY, f32::INFINITY), gates: [None, None] }
+        DepthwiseConv { plane, direction, clamp: (f32::NEG_INFINITY, f32::INFINITY), gates: [None, None], isa: Isa::detect() }
     }
 
     /// (input, output) floats per plane in this op's direction.
@@ -134,9 +137,9 @@ impl DepthwiseConv {
             x = gated;
         }
         match self.direction {
-            Direction::Forward => self.plane.forward(x, k, b, self.clamped(), out, scratch),
+            Direction::Forward => self.plane.forward_on(self.isa, x, k, b, self.clamped(), out, scratch),
             Direction::Transposed => {
-                self.plane.transposed(x, k, out, scratch);
+                self.plane.transposed_on(self.isa, x, k, out, scratch);
                 if b != 0.0 {
                     out.iter_mut().for_each(|v| *v += b);
                 }
