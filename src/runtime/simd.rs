@@ -47,6 +47,20 @@ impl Isa {
         WIDEST.store(index, Ordering::Relaxed);
     }
 
+    /// Floats in one of this form's vectors.
+    pub fn lanes(self) -> usize {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => 16,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => 8,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Sse => 4,
+            #[cfg(target_arch = "wasm32")]
+            Isa::Simd128 => 4,
+        }
+    }
+
     /// Whether the processor has the features this form is compiled for.
     pub fn runs_here(self) -> bool {
         match self {

@@ -39,6 +39,12 @@ fn cases() -> Vec<Case> {
         case(1, 3, [1, 1], [3, 3], vec![ints("pads", &[1, 1, 1, 1])]),
         case(1, 3, [6, 7], [3, 2], vec![ints("strides", &[2, 3]), ints("dilations", &[1, 2]), ints("pads", &[1, 0, 0, 2])]),
         case(1, 32, [56, 56], [5, 5], vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 2, 2])]),
+        // Maps narrower than a vector, more channels than its lanes: a vector's lanes of channels
+        // at a time (`Plane::across_on`), the channels left over one at a time.
+        case(2, 19, [7, 7], [5, 5], vec![ints("pads", &[2, 2, 2, 2])]),
+        case(1, 17, [14, 13], [3, 3], vec![ints("strides", &[2, 2]), ints("pads", &[1, 1, 1, 1])]),
+        case(1, 16, [9, 11], [3, 3], vec![ints("dilations", &[2, 2]), ints("pads", &[2, 2, 2, 2])]),
+        case(1, 33, [6, 5], [3, 3], vec![ints("pads", &[0, 1, 2, 0])]),
     ]
 }
 
@@ -177,4 +183,59 @@ fn every_vector_width_gives_the_same_floats() {
     }
     println!("the same floats from {forms:?} as one float at a time");
     assert!(!forms.is_empty() || cfg!(not(any(target_arch = "x86_64", target_arch = "wasm32"))));
+}
+
+/// A vector's lanes of planes at once, one channel per lane (`Plane::across_on`), gives each
+/// plane the floats that the plane-at-a-time form gives it, forward (with a bias and clamp) and
+/// transposed, wherever the processor has such vectors: the same taps, summed in the same order.
+#[test]
+fn planes_run_across_the_lanes_give_the_same_floats() {
+    let axis = |input, kernel, stride, dilation, pad| {
+        let output = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+        Axis { input, output, kernel, stride, dilation, pad }
+    };
+    let planes = [
+        (axis(7, 5, 1, 1, 2), axis(7, 5, 1, 1, 2)),
+        (axis(14, 3, 1, 1, 1), axis(13, 3, 1, 1, 1)),
+        (axis(14, 5, 2, 1, 2), axis(14, 5, 2, 1, 1)),
+        (axis(9, 3, 1, 2, 2), axis(11, 3, 1, 2, 1)),
+        (Axis { output: 5, ..axis(20, 3, 2, 1, 1) }, Axis { output: 4, ..axis(15, 3, 2, 1, 1) }),
+    ];
+    let mut checked = 0;
+    for (rows, cols) in planes {
+        let plane = Plane::new(rows, cols);
+        for &isa in Isa::ALL.iter().filter(|isa| isa.runs_here()) {
+            for transposed in [false, true] {
+                let Some(lanes) = plane.lanes_across(Some(isa), transposed) else { continue };
+                let (from, to) = if transposed { (plane.output_len(), plane.input_len()) } else { (plane.input_len(), plane.output_len()) };
+                let inputs: Vec<Vec<f32>> = (0..lanes).map(|l| Lcg(3 + l as u64).values(from)).collect();
+                let kernels: Vec<Vec<f32>> = (0..lanes).map(|l| Lcg(50 + l as u64).values(plane.kernel_len())).collect();
+                let biases: Vec<f32> = if transposed { vec![0.0; lanes] } else { Lcg(99).values(lanes) };
+                let clamp = (!transposed).then_some((-0.2, 0.5));
+                let mut outputs = vec![vec![f32::NAN; to]; lanes];
+                let mut channels = depthwise::Channels {
+                    planes: inputs.iter().map(Vec::as_slice).collect(),
+                    kernels: kernels.iter().map(Vec::as_slice).collect(),
+                    init: biases.clone(),
+                    clamp,
+                    outputs: outputs.iter_mut().map(Vec::as_mut_slice).collect(),
+                };
+                plane.across_on(Some(isa), transposed, &mut channels, &mut vec![f32::NAN; 7]);
+                let mut scratch = vec![0.0; plane.scratch_len()];
+                for l in 0..lanes {
+                    let mut expected = vec![f32::NAN; to];
+                    if transposed {
+                        plane.transposed_on(Some(isa), &inputs[l], &kernels[l], &mut expected, &mut scratch);
+                    } else {
+                        plane.forward_on(Some(isa), &inputs[l], &kernels[l], biases[l], clamp, &mut expected, &mut scratch);
+                    }
+                    let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<u32>>();
+                    assert!(bits(&outputs[l]) == bits(&expected), "{isa:?}, transposed {transposed}, lane {l}: {rows:?} × {cols:?}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    println!("{checked} geometries and widths run across the lanes, each lane's floats as one plane's");
+    assert!(checked > 0 || !Isa::ALL.iter().any(|isa| isa.runs_here() && isa.lanes() > 4));
 }

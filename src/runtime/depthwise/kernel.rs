@@ -52,6 +52,30 @@ impl Axis {
     }
 }
 
+/// The planes of [`Plane::across_on`], one channel per lane: their inputs, kernels `[kh, kw]`,
+/// first values of the sums (the biases, or zeros), the clamp and their outputs.
+pub struct Channels<'a> {
+    pub planes: Vec<&'a [f32]>,
+    pub kernels: Vec<&'a [f32]>,
+    pub init: Vec<f32>,
+    pub clamp: Option<(f32, f32)>,
+    pub outputs: Vec<&'a mut [f32]>,
+}
+
+/// [`Plane::across`]: a zero-padded map of `rows × cols` positions, one vector of channels each,
+/// the planes (`from`, rows × columns) placed at (`top`, `left`); output (y, x) of `to` reads
+/// position `(y·stride.0, x·stride.1)` plus each tap's offset.
+struct Across {
+    rows: usize,
+    cols: usize,
+    top: usize,
+    left: usize,
+    stride: (usize, usize),
+    taps: Vec<usize>,
+    from: (usize, usize),
+    to: (usize, usize),
+}
+
 /// A depthwise convolution's geometry on a plane: rows (H) and columns (W).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Plane {
@@ -199,6 +223,112 @@ impl Plane {
     /// output_grad` sent back to the input positions each tap read, over the vectors of `isa`.
     pub fn transposed_on(&self, isa: Option<Isa>, output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]) {
         simd::dispatch!(isa, self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
+    }
+
+    /// How many planes [`Plane::across_on`] runs at once on `isa`, one channel per lane, where
+    /// that fills more of a vector than a row of the plane does (the 7×7 and 14×14 maps with
+    /// AVX-512: a row of 7 fills 7 of 16 lanes); the transpose at stride 1 only. `None` where
+    /// a plane at a time is the better way.
+    pub fn lanes_across(&self, isa: Option<Isa>, transposed: bool) -> Option<usize> {
+        let lanes = isa.map_or(1, Isa::lanes);
+        let row = if transposed { self.cols.input } else { self.cols.output };
+        (lanes > 4 && 2 * row <= lanes && (!transposed || self.unstrided())).then_some(lanes)
+    }
+
+    /// [`Plane::forward_on`] (or, `transposed`, [`Plane::transposed_on`] at stride 1) of
+    /// [`Plane::lanes_across`] planes at once, one channel per lane: the planes interleaved
+    /// into a zero-padded map of one vector per position, every tap one full vector. Each output
+    /// gives the same float as the plane-at-a-time form: the same taps, summed in the same order.
+    pub fn across_on(&self, isa: Option<Isa>, transposed: bool, channels: &mut Channels, scratch: &mut Vec<f32>) {
+        assert!(self.lanes_across(isa, transposed) == Some(channels.planes.len()), "as many planes as lanes, where that pays");
+        simd::dispatch!(isa, self.across_with(transposed: bool, channels: &mut Channels, scratch: &mut Vec<f32>))
+    }
+
+    /// Where [`Plane::across_on`] reads: the padded map, the planes' place in it, the step
+    /// between outputs and each tap's offset, in positions.
+    fn across(&self, transposed: bool) -> Across {
+        let (r, c) = (&self.rows, &self.cols);
+        let reach = |a: &Axis| (a.kernel - 1) * a.dilation;
+        if transposed {
+            // Input position i gathers gradient position i + pad − t·d: padded entry i + (k − 1 − t)·d.
+            let cols = c.input + reach(c);
+            let taps = (0..r.kernel).flat_map(|ty| (0..c.kernel).map(move |tx| ((r.kernel - 1 - ty) * r.dilation, (c.kernel - 1 - tx) * c.dilation)));
+            return Across {
+                rows: r.input + reach(r),
+                cols,
+                top: reach(r) - r.pad,
+                left: reach(c) - c.pad,
+                stride: (1, 1),
+                taps: taps.map(|(y, x)| y * cols + x).collect(),
+                from: (r.output, c.output),
+                to: (r.input, c.input),
+            };
+        }
+        let cols = (c.output - 1) * c.stride + reach(c) + 1;
+        let taps = (0..r.kernel).flat_map(|ty| (0..c.kernel).map(move |tx| (ty * r.dilation, tx * c.dilation)));
+        Across {
+            rows: (r.output - 1) * r.stride + reach(r) + 1,
+            cols,
+            top: r.pad,
+            left: c.pad,
+            stride: (r.stride, c.stride),
+            taps: taps.map(|(y, x)| y * cols + x).collect(),
+            from: (r.input, c.input),
+            to: (r.output, c.output),
+        }
+    }
+
+    /// [`Plane::across_on`] over `V`'s vectors, `NV` outputs a block (their sums' chains of
+    /// additions side by side, as in [`simd::row_sums`]).
+    ///
+    /// Safety: the processor has `V`'s features.
+    #[inline(always)]
+    unsafe fn across_with<V: Lanes, const NV: usize>(&self, transposed: bool, channels: &mut Channels, scratch: &mut Vec<f32>) {
+        let (lanes, geometry) = (V::LANES, self.across(transposed));
+        let Across { rows, cols, top, left, stride, ref taps, from, to } = geometry;
+        let Channels { planes, kernels, init, clamp, outputs } = channels;
+        assert!([kernels.len(), init.len(), outputs.len()] == [lanes; 3] && planes.len() == lanes);
+        let padded_len = rows * cols * lanes;
+        scratch.clear();
+        scratch.resize(padded_len + taps.len() * lanes + lanes, 0.0);
+        let (padded, rest) = scratch.split_at_mut(padded_len);
+        let (weights, lane_values) = rest.split_at_mut(taps.len() * lanes);
+        assert!(planes.iter().all(|p| p.len() == from.0 * from.1), "every plane whole");
+        let (read_rows, read_cols) = (from.0.min(rows - top), from.1.min(cols - left));
+        for y in 0..read_rows {
+            let row = &mut padded[((y + top) * cols + left) * lanes..][..read_cols * lanes];
+            for (x, to) in row.chunks_exact_mut(lanes).enumerate() {
+                // Safety: y < from.0 and x < from.1: inside every plane (asserted above).
+                to.iter_mut().zip(planes.iter()).for_each(|(to, plane)| *to = unsafe { *plane.get_unchecked(y * from.1 + x) });
+            }
+        }
+        for (t, taps) in weights.chunks_exact_mut(lanes).enumerate() {
+            taps.iter_mut().zip(kernels.iter()).for_each(|(w, kernel)| *w = kernel[t]);
+        }
+        let positions = to.0 * to.1;
+        let place = |p: usize| ((p / to.1) * stride.0 * cols + (p % to.1) * stride.1) * lanes;
+        let reach = taps.iter().max().map_or(0, |&t| t * lanes);
+        assert!(positions == 0 || place(positions - 1) + reach + lanes <= padded.len(), "a tap reads past the map");
+        assert!(outputs.iter().all(|o| o.len() == positions), "every output plane whole");
+        for first in (0..positions).step_by(NV) {
+            let at: [usize; NV] = std::array::from_fn(|v| place((first + v).min(positions - 1)));
+            // Safety: every read lies in the padded map (asserted above); V's features are there.
+            unsafe {
+                let weighed = taps.iter().enumerate().map(|(t, &offset)| (offset * lanes, V::load(weights.as_ptr().add(t * lanes))));
+                let sums = simd::block_sums::<V, NV>(V::load(init.as_ptr()), padded.as_ptr(), &at, weighed);
+                for (v, &sum) in sums.iter().enumerate().take(positions - first) {
+                    let sum = match *clamp {
+                        Some((lo, hi)) => V::clamp(sum, lo, hi),
+                        None => sum,
+                    };
+                    V::store(lane_values.as_mut_ptr(), sum);
+                    for (out, &value) in outputs.iter_mut().zip(lane_values.iter()) {
+                        // Safety: first + v < positions, every output's length (asserted above).
+                        *out.get_unchecked_mut(first + v) = value;
+                    }
+                }
+            }
+        }
     }
 
     /// [`Plane::forward_on`] over `V`'s vectors, `NV` of them a block.
@@ -427,7 +557,8 @@ mod simd {
         for (b, out) in out.chunks_mut(block).enumerate() {
             // Safety: the features are there (the caller's promise); every read lies in `from`
             // (asserted).
-            let sums = unsafe { block_sums::<V, NV>(init, from.as_ptr().add(b * block), &vectors, taps.clone()) };
+            let splat = taps.clone().map(|(start, w)| (start, unsafe { V::splat(w) }));
+            let sums = unsafe { block_sums::<V, NV>(V::splat(init), from.as_ptr().add(b * block), &vectors, splat) };
             for (v, &sum) in sums.iter().enumerate() {
                 let at = v * V::LANES;
                 // Safety: out holds `at + LANES` floats, or the first `len − at` of them.
@@ -471,7 +602,8 @@ mod simd {
             let places: [(usize, usize, usize); NV] = std::array::from_fn(|v| place((first + v).min(vectors - 1)));
             let at = places.map(|(at, _, _)| at);
             unsafe {
-                let sums = block_sums::<V, NV>(init, from.as_ptr(), &at, taps.clone());
+                let splat = taps.clone().map(|(start, w)| (start, V::splat(w)));
+                let sums = block_sums::<V, NV>(V::splat(init), from.as_ptr(), &at, splat);
                 for (&sum, &(_, to, width)) in sums.iter().zip(&places).take(vectors - first) {
                     let sum = match clamp {
                         Some((lo, hi)) => V::clamp(sum, lo, hi),
@@ -516,21 +648,22 @@ mod simd {
         }
     }
 
-    /// One block of [`tap_sums`] or [`row_sums`]: vector v is `init + Σ w · from[at[v] + start + i]`
-    /// for i < LANES, over the taps `(start, w)`.
+    /// One block of [`tap_sums`], [`row_sums`] or [`Plane::across_on`]: vector v is
+    /// `init + Σ w · from[at[v] + start …]` over the taps `(start, w)`, added in their order
+    /// (a weight is one float for every lane, or one per lane where the lanes are channels).
     ///
     /// Safety: the processor has `V`'s features; every read lies in the caller's plane.
     #[inline(always)]
-    unsafe fn block_sums<V: Lanes, const NV: usize>(
-        init: f32,
+    pub unsafe fn block_sums<V: Lanes, const NV: usize>(
+        init: V,
         from: *const f32,
         at: &[usize; NV],
-        taps: impl Iterator<Item = (usize, f32)>,
+        taps: impl Iterator<Item = (usize, V)>,
     ) -> [V; NV] {
         unsafe {
-            let mut sums = [V::splat(init); NV];
+            let mut sums = [init; NV];
             for (start, w) in taps {
-                let (x, w) = (from.add(start), V::splat(w));
+                let x = from.add(start);
                 for (sum, &at) in sums.iter_mut().zip(at) {
                     *sum = V::add(*sum, V::mul(w, V::load(x.add(at))));
                 }

@@ -23,7 +23,7 @@ use super::clamp_grad::ClampGrad;
 use super::fold::{clamps_after, fold, sole_consumer};
 use super::simd::Isa;
 
-pub use kernel::{Axis, Plane};
+pub use kernel::{Axis, Channels, Plane};
 
 /// Which way the op runs the plane's taps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -100,21 +100,43 @@ impl DepthwiseConv {
         let mut view = output.try_as_plain_ram_mut()?;
         let out = super::Out::new(view.as_slice_mut::<f32>()?, out_len);
         let samples = x_shape[0];
-        // Channel by channel, every sample of a channel in turn: the K seed rows of a batched
-        // backward share the channel's plane of each gate's y, read from memory once for all K.
-        let blocks = super::blocks(out.rows * out.cols * self.plane.kernel_len(), channels);
+        let klen = self.plane.kernel_len();
+        let bias_of = |c: usize| bias[if bias.len() == 1 { 0 } else { c }];
+        // Channel by channel (or a vector's lanes of channels at a time, see `run_across`), every
+        // sample of a channel in turn: the K seed rows of a batched backward share the channel's
+        // plane of each gate's y, read from memory once for all K.
+        let lanes = self.plane.lanes_across(self.isa, self.direction == Direction::Transposed);
+        let unit = lanes.unwrap_or(1);
+        let groups = channels.div_ceil(unit);
+        let blocks = super::blocks(out.rows * out.cols * klen, groups);
         let done = super::shared_out(blocks, |block| -> TractResult<()> {
             let mut scratch = vec![0.0; self.plane.scratch_len()];
-            let mut gated = vec![0.0; if before.is_some() { in_len } else { 0 }];
-            for c in block * channels / blocks..(block + 1) * channels / blocks {
-                let k = &kernel[c * self.plane.kernel_len()..][..self.plane.kernel_len()];
-                let b = bias[if bias.len() == 1 { 0 } else { c }];
+            // The gate before's output: one plane's, or a vector's lanes of planes'.
+            let mut gated = vec![0.0; if before.is_some() { in_len * unit } else { 0 }];
+            let mut across = vec![]; // `Plane::across_on`'s padded map
+            let ours = block * groups / blocks * unit..((block + 1) * groups / blocks * unit).min(channels);
+            let mut c = ours.start;
+            while c < ours.end {
+                if let Some(lanes) = lanes.filter(|&l| c + l <= ours.end) {
+                    for sample in 0..samples {
+                        let planes = (c..c + lanes).map(|c| sample * channels + c);
+                        // Safety: each plane is in one block's channels only, and written by it alone.
+                        let outs = planes.clone().map(|plane| unsafe { out.row(plane) }).collect();
+                        let kernels = (c..c + lanes).map(|c| &kernel[c * klen..][..klen]).collect();
+                        let biases = (c..c + lanes).map(bias_of).collect();
+                        self.run_across(x, planes, (kernels, biases), [before, after], outs, (&mut across, &mut gated));
+                    }
+                    c += lanes;
+                    continue;
+                }
+                let k = &kernel[c * klen..][..klen];
                 for plane in (0..samples).map(|s| s * channels + c) {
                     let gates = [(before, in_len), (after, out_len)].map(|(gate, len)| gate.map(|(gate, y)| (gate, plane_of(y, plane, len))));
                     // Safety: each plane is in one block's channel only, and written by it alone.
                     let out = unsafe { out.row(plane) };
-                    self.run_plane(&x[plane * in_len..][..in_len], (k, b), gates, out, (&mut scratch, &mut gated));
+                    self.run_plane(&x[plane * in_len..][..in_len], (k, bias_of(c)), gates, out, (&mut scratch, &mut gated));
                 }
+                c += 1;
             }
             Ok(())
         });
@@ -133,6 +155,7 @@ impl DepthwiseConv {
         (scratch, gated): (&mut [f32], &'a mut [f32]),
     ) {
         if let Some((gate, y)) = before {
+            let gated = &mut gated[..x.len()];
             gate.gate_into(gated, x, y);
             x = gated;
         }
@@ -147,6 +170,41 @@ impl DepthwiseConv {
         }
         if let Some((gate, y)) = after {
             gate.gate(out, y);
+        }
+    }
+
+    /// [`DepthwiseConv::run_plane`] for a vector's lanes of planes at once ([`Plane::across_on`]):
+    /// the planes `planes` of `x` gated by the gate before (if any) into `gated`, run with their
+    /// kernels and biases into `outs`, which the gate after (if any) gates.
+    #[allow(clippy::too_many_arguments)]
+    fn run_across<'a>(
+        &self,
+        x: &'a [f32],
+        planes: impl Iterator<Item = usize> + Clone,
+        (kernels, biases): (Vec<&[f32]>, Vec<f32>),
+        [before, after]: [Option<(&ClampGrad, &[f32])>; 2],
+        outs: Vec<&mut [f32]>,
+        (scratch, gated): (&mut Vec<f32>, &'a mut [f32]),
+    ) {
+        let (in_len, out_len) = self.lens();
+        let inputs: Vec<&[f32]> = match before {
+            Some((gate, y)) => {
+                let chunks = gated.chunks_exact_mut(in_len).zip(planes.clone());
+                chunks.map(|(to, p)| &*{ gate.gate_into(to, &x[p * in_len..][..in_len], plane_of(y, p, in_len)); to }).collect()
+            }
+            None => planes.clone().map(|p| &x[p * in_len..][..in_len]).collect(),
+        };
+        let transposed = self.direction == Direction::Transposed;
+        let (init, clamp) = if transposed { (vec![0.0; biases.len()], None) } else { (biases.clone(), self.clamped()) };
+        let mut channels = Channels { planes: inputs, kernels, init, clamp, outputs: outs };
+        self.plane.across_on(self.isa, transposed, &mut channels, scratch);
+        for ((out, p), b) in channels.outputs.into_iter().zip(planes).zip(biases) {
+            if transposed && b != 0.0 {
+                out.iter_mut().for_each(|v| *v += b);
+            }
+            if let Some((gate, y)) = after {
+                gate.gate(out, plane_of(y, p, out_len));
+            }
         }
     }
 }
