@@ -225,10 +225,10 @@ impl Plane {
         simd::dispatch!(isa, self.transposed_with(output_grad: &[f32], kernel: &[f32], input_grad: &mut [f32], scratch: &mut [f32]))
     }
 
-    /// How many planes [`Plane::across_on`] runs at once on `isa`, one channel per lane, where
-    /// that fills more of a vector than a row of the plane does (the 7×7 and 14×14 maps with
-    /// AVX-512: a row of 7 fills 7 of 16 lanes); the transpose at stride 1 only. `None` where
-    /// a plane at a time is the better way.
+    /// How many planes [`Plane::across_on`] runs at once on `isa`, one channel per lane: where a
+    /// row of the plane fills at most half a vector (the 7×7 maps with AVX-512, a row of 7 in 16
+    /// lanes; on the 14×14 ones interleaving the planes cost more than it gained), the transpose
+    /// at stride 1 only. `None` where a plane at a time is the better way.
     pub fn lanes_across(&self, isa: Option<Isa>, transposed: bool) -> Option<usize> {
         let lanes = isa.map_or(1, Isa::lanes);
         let row = if transposed { self.cols.input } else { self.cols.output };
