@@ -140,6 +140,13 @@ fn a_clamp_after_the_forward_kernel_is_folded_in() {
     }
 }
 
+/// An axis of `input` positions under a kernel, its output as ONNX's Conv sizes it (pads alike at
+/// both ends).
+fn axis(input: usize, kernel: usize, stride: usize, dilation: usize, pad: usize) -> Axis {
+    let output = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
+    Axis { input, output, kernel, stride, dilation, pad }
+}
+
 /// Every vector width the processor has sums the taps to the same floats as one float at a time,
 /// forward (clamped) and transposed: the maps must not depend on the machine, nor differ from the
 /// browser's. Planes with a partial last block, strides 1–3, a dilation, uneven pads and inputs
@@ -148,10 +155,6 @@ fn a_clamp_after_the_forward_kernel_is_folded_in() {
 /// unwritten shows.
 #[test]
 fn every_vector_width_gives_the_same_floats() {
-    let axis = |input, kernel, stride, dilation, pad| {
-        let output = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-        Axis { input, output, kernel, stride, dilation, pad }
-    };
     let planes = [
         (axis(112, 3, 1, 1, 1), axis(112, 3, 1, 1, 1)),
         (axis(57, 5, 2, 1, 2), axis(31, 5, 2, 1, 1)),
@@ -190,10 +193,6 @@ fn every_vector_width_gives_the_same_floats() {
 /// transposed, wherever the processor has such vectors: the same taps, summed in the same order.
 #[test]
 fn planes_run_across_the_lanes_give_the_same_floats() {
-    let axis = |input, kernel, stride, dilation, pad| {
-        let output = (input + 2 * pad - dilation * (kernel - 1) - 1) / stride + 1;
-        Axis { input, output, kernel, stride, dilation, pad }
-    };
     let planes = [
         (axis(7, 5, 1, 1, 2), axis(7, 5, 1, 1, 2)),
         (axis(14, 3, 1, 1, 1), axis(13, 3, 1, 1, 1)),
