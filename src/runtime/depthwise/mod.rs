@@ -115,28 +115,29 @@ impl DepthwiseConv {
             let mut gated = vec![0.0; if before.is_some() { in_len * unit } else { 0 }];
             let mut across = vec![]; // `Plane::across_on`'s padded map
             let ours = block * groups / blocks * unit..((block + 1) * groups / blocks * unit).min(channels);
-            let mut c = ours.start;
-            while c < ours.end {
-                if let Some(lanes) = lanes.filter(|&l| c + l <= ours.end) {
+            for first in ours.clone().step_by(unit) {
+                let group = first..(first + unit).min(ours.end);
+                if lanes == Some(group.len()) {
                     for sample in 0..samples {
-                        let planes = (c..c + lanes).map(|c| sample * channels + c);
+                        let planes = group.clone().map(|c| sample * channels + c);
                         // Safety: each plane is in one block's channels only, and written by it alone.
                         let outs = planes.clone().map(|plane| unsafe { out.row(plane) }).collect();
-                        let kernels = (c..c + lanes).map(|c| &kernel[c * klen..][..klen]).collect();
-                        let biases = (c..c + lanes).map(bias_of).collect();
+                        let kernels = group.clone().map(|c| &kernel[c * klen..][..klen]).collect();
+                        let biases = group.clone().map(bias_of).collect();
                         self.run_across(x, planes, (kernels, biases), [before, after], outs, (&mut across, &mut gated));
                     }
-                    c += lanes;
                     continue;
                 }
-                let k = &kernel[c * klen..][..klen];
-                for plane in (0..samples).map(|s| s * channels + c) {
-                    let gates = [(before, in_len), (after, out_len)].map(|(gate, len)| gate.map(|(gate, y)| (gate, plane_of(y, plane, len))));
-                    // Safety: each plane is in one block's channel only, and written by it alone.
-                    let out = unsafe { out.row(plane) };
-                    self.run_plane(&x[plane * in_len..][..in_len], (k, bias_of(c)), gates, out, (&mut scratch, &mut gated));
+                // A plane at a time: where lanes of channels do not pay, and the channels left over.
+                for c in group {
+                    let k = &kernel[c * klen..][..klen];
+                    for plane in (0..samples).map(|s| s * channels + c) {
+                        let gates = [(before, in_len), (after, out_len)].map(|(gate, len)| gate.map(|(gate, y)| (gate, plane_of(y, plane, len))));
+                        // Safety: each plane is in one block's channel only, and written by it alone.
+                        let out = unsafe { out.row(plane) };
+                        self.run_plane(&x[plane * in_len..][..in_len], (k, bias_of(c)), gates, out, (&mut scratch, &mut gated));
+                    }
                 }
-                c += 1;
             }
             Ok(())
         });
